@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the real third-party peers the interop tests talk to: coturn (a STUN/TURN server)
+# and Chromium (a browser ICE agent). Debian packages; needs root (CI is root).
+set -u
+need=()
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+[ ${#need[@]} -eq 0 ] && { echo "setup-peers: coturn, chromium and iproute2 are present"; exit 0; }
+if [ "$(id -u)" != 0 ]; then
+  echo "setup-peers: missing ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
+  echo "setup-peers: tests that need them will fail with a clear message" >&2
+  exit 0
+fi
+echo "setup-peers: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts coturn as a service on install; tests start their own on free ports.
+systemctl stop coturn >/dev/null 2>&1 || service coturn stop >/dev/null 2>&1 || true
+echo "setup-peers: done"
