@@ -1,1 +1,28 @@
-export {};
+/**
+ * @natkit/ice-lite — ICE (RFC 8445) as sans-IO machines: candidates, priorities, SDP helpers
+ * for the ICE attributes, a lite agent that answers connectivity checks, and a router that
+ * serves many agents behind one socket.
+ */
+export type { Candidate, CandidateType } from './candidate.ts';
+export {
+  addressKey,
+  candidateFoundation,
+  candidatePriority,
+  hostCandidate,
+  pairPriority,
+  sameAddress,
+  TYPE_PREFERENCE,
+} from './candidate.ts';
+export type { IceCredentials } from './credentials.ts';
+export {
+  assertCredentials,
+  defaultRandom,
+  generateCredentials,
+  ICE_CHARS,
+  isIceString,
+  isValidPwd,
+  isValidUfrag,
+  randomIceString,
+} from './credentials.ts';
+export type { CandidateParseError, CandidateParseResult, IceDescription, IceLine } from './sdp.ts';
+export { formatCandidate, formatIceLines, parseCandidate, parseIceDescription, parseIceLine } from './sdp.ts';
