@@ -1,0 +1,370 @@
+/** The decoded STUN message: a view over the datagram plus an attribute index. */
+import type { SocketAddress } from '@natkit/sans-io';
+import { readAddress } from './address.ts';
+import {
+  type PasswordAlgorithmEntry,
+  parseAddressErrorCode,
+  parseAddressFamily,
+  parseAlternateDomain,
+  parseChangeRequest,
+  parseChannelNumber,
+  parseErrorCode,
+  parseEvenPort,
+  parseIcmp,
+  parsePasswordAlgorithm,
+  parsePasswordAlgorithms,
+  parseRequestedTransport,
+  parseResponsePort,
+  parseText,
+  parseUint32,
+  parseUint64,
+  parseUnknownAttributes,
+} from './attributes.ts';
+import { AttrType, classOf, HEADER_LENGTH, type MessageClass, methodOf } from './constants.ts';
+
+/** One attribute as yielded by {@link StunMessage.attributes}. */
+export interface RawAttribute {
+  type: number;
+  /** View of the value (no header, no padding). */
+  value: Uint8Array;
+  /** Byte offset of the attribute's type field within the message. */
+  offset: number;
+}
+
+/**
+ * A decoded STUN message. Holds the datagram view (never copied) and an index of the
+ * attributes built in one pass by {@link decode}; typed getters parse values lazily.
+ *
+ * Getters return `undefined` both when the attribute is absent and when it is malformed;
+ * use {@link StunMessage.has} to tell the two apart. Duplicates: the first occurrence wins
+ * (RFC 8489 §14). Attributes that follow MESSAGE-INTEGRITY / MESSAGE-INTEGRITY-SHA256 other
+ * than the ones allowed there are not indexed at all (RFC 8489 §14.5, §14.6).
+ */
+export class StunMessage {
+  /** The datagram (the caller's bytes, not a copy). */
+  readonly bytes: Uint8Array;
+  /** The 14-bit message type. */
+  readonly type: number;
+  readonly method: number;
+  readonly messageClass: MessageClass;
+  /** True for an RFC 3489 message (no magic cookie; the transaction ID is 16 bytes). */
+  readonly classic: boolean;
+  /** Comprehension-required attribute types this codec does not know, each once (for a 420). */
+  readonly unknownRequired: readonly number[];
+  /** How many attributes were skipped because they followed MESSAGE-INTEGRITY(-SHA256). */
+  readonly ignoredAfterIntegrity: number;
+  /** Flat `[type, offset, type, offset, ...]` pairs in wire order. */
+  readonly #index: readonly number[];
+  #transactionId: Uint8Array | undefined;
+
+  /** @internal Use {@link decode}. */
+  constructor(
+    bytes: Uint8Array,
+    index: readonly number[],
+    classic: boolean,
+    unknownRequired: readonly number[],
+    ignoredAfterIntegrity: number,
+  ) {
+    this.bytes = bytes;
+    const type = ((bytes[0]! << 8) | bytes[1]!) & 0x3fff;
+    this.type = type;
+    this.method = methodOf(type);
+    this.messageClass = classOf(type);
+    this.classic = classic;
+    this.unknownRequired = unknownRequired;
+    this.ignoredAfterIntegrity = ignoredAfterIntegrity;
+    this.#index = index;
+  }
+
+  /** The transaction ID: a 12-byte view (16 bytes for classic messages). */
+  get transactionId(): Uint8Array {
+    this.#transactionId ??= this.classic ? this.bytes.subarray(4, 20) : this.bytes.subarray(8, 20);
+    return this.#transactionId;
+  }
+
+  /** Number of indexed attributes (duplicates included). */
+  get attributeCount(): number {
+    return this.#index.length >> 1;
+  }
+
+  /** Offset of the first indexed attribute of `type` (its type field), or -1. */
+  offsetOf(type: number): number {
+    const idx = this.#index;
+    for (let i = 0; i < idx.length; i += 2) if (idx[i] === type) return idx[i + 1]!;
+    return -1;
+  }
+
+  has(type: number): boolean {
+    return this.offsetOf(type) >= 0;
+  }
+
+  /** A view of the value of the first `type` attribute. */
+  get(type: number): Uint8Array | undefined {
+    const o = this.offsetOf(type);
+    if (o < 0) return undefined;
+    const b = this.bytes;
+    return b.subarray(o + 4, o + 4 + ((b[o + 2]! << 8) | b[o + 3]!));
+  }
+
+  /** Views of the values of every `type` attribute, in wire order. */
+  getAll(type: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const idx = this.#index;
+    const b = this.bytes;
+    for (let i = 0; i < idx.length; i += 2) {
+      if (idx[i] !== type) continue;
+      const o = idx[i + 1]!;
+      out.push(b.subarray(o + 4, o + 4 + ((b[o + 2]! << 8) | b[o + 3]!)));
+    }
+    return out;
+  }
+
+  /** Every indexed attribute in wire order. */
+  *attributes(): Generator<RawAttribute, void, undefined> {
+    const idx = this.#index;
+    const b = this.bytes;
+    for (let i = 0; i < idx.length; i += 2) {
+      const o = idx[i + 1]!;
+      yield { type: idx[i]!, value: b.subarray(o + 4, o + 4 + ((b[o + 2]! << 8) | b[o + 3]!)), offset: o };
+    }
+  }
+
+  /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
+  forEachAttribute(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
+    const idx = this.#index;
+    const b = this.bytes;
+    for (let i = 0; i < idx.length; i += 2) {
+      const o = idx[i + 1]!;
+      fn(idx[i]!, o + 4, (b[o + 2]! << 8) | b[o + 3]!);
+    }
+  }
+
+  // ---- addresses ----
+
+  #address(type: number, xor: boolean): SocketAddress | undefined {
+    const v = this.get(type);
+    if (v === undefined) return undefined;
+    return readAddress(v, xor ? this.bytes.subarray(4, HEADER_LENGTH) : undefined);
+  }
+
+  #addresses(type: number, xor: boolean): SocketAddress[] {
+    const key = xor ? this.bytes.subarray(4, HEADER_LENGTH) : undefined;
+    const out: SocketAddress[] = [];
+    for (const v of this.getAll(type)) {
+      const a = readAddress(v, key);
+      if (a !== undefined) out.push(a);
+    }
+    return out;
+  }
+
+  /** XOR-MAPPED-ADDRESS (RFC 8489 §14.2). */
+  xorMappedAddress(): SocketAddress | undefined {
+    return this.#address(AttrType.XorMappedAddress, true);
+  }
+  /** MAPPED-ADDRESS (RFC 8489 §14.1). */
+  mappedAddress(): SocketAddress | undefined {
+    return this.#address(AttrType.MappedAddress, false);
+  }
+  /** ALTERNATE-SERVER (RFC 8489 §14.15). */
+  alternateServer(): SocketAddress | undefined {
+    return this.#address(AttrType.AlternateServer, false);
+  }
+  /** RESPONSE-ORIGIN (RFC 5780 §7.3). */
+  responseOrigin(): SocketAddress | undefined {
+    return this.#address(AttrType.ResponseOrigin, false);
+  }
+  /** OTHER-ADDRESS (RFC 5780 §7.4). */
+  otherAddress(): SocketAddress | undefined {
+    return this.#address(AttrType.OtherAddress, false);
+  }
+  /** The first XOR-PEER-ADDRESS (RFC 8656 §18.3). */
+  xorPeerAddress(): SocketAddress | undefined {
+    return this.#address(AttrType.XorPeerAddress, true);
+  }
+  /** Every well-formed XOR-PEER-ADDRESS (CreatePermission may carry several, RFC 8656 §9.1). */
+  xorPeerAddresses(): SocketAddress[] {
+    return this.#addresses(AttrType.XorPeerAddress, true);
+  }
+  /** The first XOR-RELAYED-ADDRESS (RFC 8656 §18.5). */
+  xorRelayedAddress(): SocketAddress | undefined {
+    return this.#address(AttrType.XorRelayedAddress, true);
+  }
+  /** Every well-formed XOR-RELAYED-ADDRESS (a dual-stack allocation has two, RFC 8656 §7.3). */
+  xorRelayedAddresses(): SocketAddress[] {
+    return this.#addresses(AttrType.XorRelayedAddress, true);
+  }
+
+  // ---- text ----
+
+  #text(type: number): string | undefined {
+    const v = this.get(type);
+    return v === undefined ? undefined : parseText(v);
+  }
+  /** USERNAME (RFC 8489 §14.3); undefined when longer than 763 bytes or not UTF-8. */
+  username(): string | undefined {
+    return this.#text(AttrType.Username);
+  }
+  /** REALM (RFC 8489 §14.9). */
+  realm(): string | undefined {
+    return this.#text(AttrType.Realm);
+  }
+  /** NONCE (RFC 8489 §14.10). See {@link parseNonceCookie} for the security-feature prefix. */
+  nonce(): string | undefined {
+    return this.#text(AttrType.Nonce);
+  }
+  /** SOFTWARE (RFC 8489 §14.14). */
+  software(): string | undefined {
+    return this.#text(AttrType.Software);
+  }
+  /** ALTERNATE-DOMAIN (RFC 8489 §14.16). */
+  alternateDomain(): string | undefined {
+    const v = this.get(AttrType.AlternateDomain);
+    return v === undefined ? undefined : parseAlternateDomain(v);
+  }
+
+  // ---- errors ----
+
+  /** ERROR-CODE (RFC 8489 §14.8). */
+  errorCode(): { code: number; reason: string } | undefined {
+    const v = this.get(AttrType.ErrorCode);
+    return v === undefined ? undefined : parseErrorCode(v);
+  }
+  /** UNKNOWN-ATTRIBUTES (RFC 8489 §14.13). */
+  unknownAttributes(): number[] | undefined {
+    const v = this.get(AttrType.UnknownAttributes);
+    return v === undefined ? undefined : parseUnknownAttributes(v);
+  }
+  /** ADDRESS-ERROR-CODE (RFC 8656 §18.12). */
+  addressErrorCode(): { family: 'IPv4' | 'IPv6'; code: number; reason: string } | undefined {
+    const v = this.get(AttrType.AddressErrorCode);
+    return v === undefined ? undefined : parseAddressErrorCode(v);
+  }
+
+  // ---- authentication ----
+
+  /** PASSWORD-ALGORITHMS (RFC 8489 §14.11). */
+  passwordAlgorithms(): PasswordAlgorithmEntry[] | undefined {
+    const v = this.get(AttrType.PasswordAlgorithms);
+    return v === undefined ? undefined : parsePasswordAlgorithms(v);
+  }
+  /** PASSWORD-ALGORITHM (RFC 8489 §14.12). */
+  passwordAlgorithm(): PasswordAlgorithmEntry | undefined {
+    const v = this.get(AttrType.PasswordAlgorithm);
+    return v === undefined ? undefined : parsePasswordAlgorithm(v);
+  }
+  /** USERHASH (RFC 8489 §14.4): a 32-byte view; undefined for any other length. */
+  userhash(): Uint8Array | undefined {
+    const v = this.get(AttrType.Userhash);
+    return v !== undefined && v.length === 32 ? v : undefined;
+  }
+  /** The MESSAGE-INTEGRITY value view (20 bytes), as received. */
+  messageIntegrity(): Uint8Array | undefined {
+    const v = this.get(AttrType.MessageIntegrity);
+    return v !== undefined && v.length === 20 ? v : undefined;
+  }
+  /** The MESSAGE-INTEGRITY-SHA256 value view (16..32 bytes, multiple of 4), as received. */
+  messageIntegritySha256(): Uint8Array | undefined {
+    const v = this.get(AttrType.MessageIntegritySha256);
+    return v !== undefined && v.length >= 16 && v.length <= 32 && v.length % 4 === 0 ? v : undefined;
+  }
+  /** The FINGERPRINT value as an unsigned 32-bit number, as received. */
+  fingerprint(): number | undefined {
+    const v = this.get(AttrType.Fingerprint);
+    return v === undefined ? undefined : parseUint32(v);
+  }
+
+  // ---- ICE (RFC 8445 §16.1) ----
+
+  #uint32(type: number): number | undefined {
+    const o = this.offsetOf(type);
+    if (o < 0) return undefined;
+    const b = this.bytes;
+    if (b[o + 2] !== 0 || b[o + 3] !== 4) return undefined;
+    return ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
+  }
+  /** PRIORITY. */
+  priority(): number | undefined {
+    return this.#uint32(AttrType.Priority);
+  }
+  /** USE-CANDIDATE present (any value length is tolerated; it is a flag). */
+  useCandidate(): boolean {
+    return this.offsetOf(AttrType.UseCandidate) >= 0;
+  }
+  /** ICE-CONTROLLING tie-breaker. */
+  iceControlling(): bigint | undefined {
+    const v = this.get(AttrType.IceControlling);
+    return v === undefined ? undefined : parseUint64(v);
+  }
+  /** ICE-CONTROLLED tie-breaker. */
+  iceControlled(): bigint | undefined {
+    const v = this.get(AttrType.IceControlled);
+    return v === undefined ? undefined : parseUint64(v);
+  }
+
+  // ---- RFC 5780 ----
+
+  /** CHANGE-REQUEST (RFC 5780 §7.2). */
+  changeRequest(): { changeIp: boolean; changePort: boolean } | undefined {
+    const v = this.get(AttrType.ChangeRequest);
+    return v === undefined ? undefined : parseChangeRequest(v);
+  }
+  /** RESPONSE-PORT (RFC 5780 §7.5). */
+  responsePort(): number | undefined {
+    const v = this.get(AttrType.ResponsePort);
+    return v === undefined ? undefined : parseResponsePort(v);
+  }
+  /** PADDING (RFC 5780 §7.6): a view of the filler bytes. */
+  padding(): Uint8Array | undefined {
+    return this.get(AttrType.Padding);
+  }
+
+  // ---- TURN (RFC 8656 §18) ----
+
+  /** CHANNEL-NUMBER. */
+  channelNumber(): number | undefined {
+    const v = this.get(AttrType.ChannelNumber);
+    return v === undefined ? undefined : parseChannelNumber(v);
+  }
+  /** LIFETIME in seconds. */
+  lifetime(): number | undefined {
+    return this.#uint32(AttrType.Lifetime);
+  }
+  /** DATA: a view of the payload. */
+  data(): Uint8Array | undefined {
+    return this.get(AttrType.Data);
+  }
+  /** REQUESTED-ADDRESS-FAMILY. */
+  requestedAddressFamily(): 'IPv4' | 'IPv6' | undefined {
+    const v = this.get(AttrType.RequestedAddressFamily);
+    return v === undefined ? undefined : parseAddressFamily(v);
+  }
+  /** ADDITIONAL-ADDRESS-FAMILY. */
+  additionalAddressFamily(): 'IPv4' | 'IPv6' | undefined {
+    const v = this.get(AttrType.AdditionalAddressFamily);
+    return v === undefined ? undefined : parseAddressFamily(v);
+  }
+  /** EVEN-PORT. */
+  evenPort(): { reserveNext: boolean } | undefined {
+    const v = this.get(AttrType.EvenPort);
+    return v === undefined ? undefined : parseEvenPort(v);
+  }
+  /** REQUESTED-TRANSPORT protocol number (17 = UDP). */
+  requestedTransport(): number | undefined {
+    const v = this.get(AttrType.RequestedTransport);
+    return v === undefined ? undefined : parseRequestedTransport(v);
+  }
+  /** DONT-FRAGMENT present. */
+  dontFragment(): boolean {
+    return this.offsetOf(AttrType.DontFragment) >= 0;
+  }
+  /** RESERVATION-TOKEN: an 8-byte view. */
+  reservationToken(): Uint8Array | undefined {
+    const v = this.get(AttrType.ReservationToken);
+    return v !== undefined && v.length === 8 ? v : undefined;
+  }
+  /** ICMP. */
+  icmp(): { type: number; code: number; data: number } | undefined {
+    const v = this.get(AttrType.Icmp);
+    return v === undefined ? undefined : parseIcmp(v);
+  }
+}
