@@ -3,6 +3,9 @@
  * for the ICE attributes, a lite agent that answers connectivity checks, and a router that
  * serves many agents behind one socket.
  */
+
+export type { IceAgentOptions } from './agent.ts';
+export { IceAgent } from './agent.ts';
 export type { Candidate, CandidateType } from './candidate.ts';
 export {
   addressKey,
@@ -24,5 +27,15 @@ export {
   isValidUfrag,
   randomIceString,
 } from './credentials.ts';
+export { setIntegrityKeyCacheSize } from './scratch.ts';
 export type { CandidateParseError, CandidateParseResult, IceDescription, IceLine } from './sdp.ts';
 export { formatCandidate, formatIceLines, parseCandidate, parseIceDescription, parseIceLine } from './sdp.ts';
+export type {
+  IceAgentStats,
+  IceEvent,
+  IceMode,
+  IceRole,
+  IceState,
+  InputVerdict,
+  PairAddresses,
+} from './types.ts';
