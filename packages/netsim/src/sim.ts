@@ -168,10 +168,7 @@ export class Sim {
   /** The time of the next delivery or machine timeout (clamped to now), or `undefined` when idle. */
   nextEventTime(): number | undefined {
     this.#drainAll();
-    const d = this.#queue.peek()?.time;
-    const t = this.#nextTimer()?.timeout;
-    if (d === undefined && t === undefined) return undefined;
-    return Math.max(this.#now, Math.min(d ?? Number.POSITIVE_INFINITY, t ?? Number.POSITIVE_INFINITY));
+    return this.#peekTime();
   }
 
   /**
@@ -180,19 +177,7 @@ export class Sim {
    */
   step(): boolean {
     this.#drainAll();
-    const d = this.#queue.peek();
-    const timer = this.#nextTimer();
-    const tt = timer?.timeout === undefined ? undefined : Math.max(timer.timeout, this.#now);
-    if (d === undefined && tt === undefined) return false;
-    const deliveryFirst = d !== undefined && (tt === undefined || d.time <= tt);
-    this.#advance(deliveryFirst ? d.time : tt!);
-    if (deliveryFirst) {
-      this.#queue.pop();
-      this.#deliver(d);
-    } else {
-      this.#fire(timer!);
-    }
-    return true;
+    return this.#stepOnce();
   }
 
   /**
@@ -203,9 +188,10 @@ export class Sim {
   runUntil(until: number | (() => boolean), options: RunOptions = {}): void {
     if (typeof until === 'number') {
       for (;;) {
-        const next = this.nextEventTime();
+        this.#drainAll();
+        const next = this.#peekTime();
         if (next === undefined || next > until) break;
-        this.step();
+        this.#stepOnce();
       }
       if (until > this.#now) this.#advance(until);
       return;
@@ -213,14 +199,13 @@ export class Sim {
     const deadline = this.#now + (options.timeout ?? DEFAULT_RUN_TIMEOUT);
     for (;;) {
       if (until()) return;
-      const next = this.nextEventTime();
-      if (next === undefined)
+      this.#drainAll();
+      const next = this.#peekTime();
+      if (next === undefined) {
         throw new SimError('idle', 'nothing left to do and the condition is false', this.#now);
-      if (next > deadline) {
-        this.#advance(deadline);
-        throw new SimError('timeout', 'the condition is still false', this.#now);
       }
-      this.step();
+      this.#checkDeadline(next, deadline);
+      this.#stepOnce();
     }
   }
 
@@ -231,7 +216,14 @@ export class Sim {
 
   /** Runs until no delivery or timeout is pending (machines with periodic timers never get there: `timeout`). */
   runUntilIdle(options: RunOptions = {}): void {
-    this.runUntil(() => this.nextEventTime() === undefined, options);
+    const deadline = this.#now + (options.timeout ?? DEFAULT_RUN_TIMEOUT);
+    for (;;) {
+      this.#drainAll();
+      const next = this.#peekTime();
+      if (next === undefined) return;
+      this.#checkDeadline(next, deadline);
+      this.#stepOnce();
+    }
   }
 
   /** A host by name (throws if absent: a typo in a test). */
@@ -247,6 +239,36 @@ export class Sim {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  #checkDeadline(next: number, deadline: number): void {
+    if (next > deadline) {
+      this.#advance(deadline);
+      throw new SimError('timeout', 'the condition is still false', this.#now);
+    }
+  }
+
+  #peekTime(): number | undefined {
+    const d = this.#queue.peek()?.time;
+    const t = this.#nextTimer()?.timeout;
+    if (d === undefined && t === undefined) return undefined;
+    return Math.max(this.#now, Math.min(d ?? Number.POSITIVE_INFINITY, t ?? Number.POSITIVE_INFINITY));
+  }
+
+  #stepOnce(): boolean {
+    const d = this.#queue.peek();
+    const timer = this.#nextTimer();
+    const tt = timer?.timeout === undefined ? undefined : Math.max(timer.timeout, this.#now);
+    if (d === undefined && tt === undefined) return false;
+    const deliveryFirst = d !== undefined && (tt === undefined || d.time <= tt);
+    this.#advance(deliveryFirst ? d.time : tt!);
+    if (deliveryFirst) {
+      this.#queue.pop();
+      this.#deliver(d);
+    } else {
+      this.#fire(timer!);
+    }
+    return true;
+  }
 
   #advance(t: number): void {
     if (t > this.#now) {
@@ -271,40 +293,48 @@ export class Sim {
     for (const ep of this.#endpoints) this.#drain(ep);
   }
 
-  #call<R>(ep: Endpoint<Machine<unknown>>, verb: string, fn: () => R): R {
-    try {
-      return fn();
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      throw new SimError('machine-threw', `${verb}: ${msg}`, this.#now, ep.id, e);
-    }
+  #threw(ep: Endpoint<Machine<unknown>>, verb: string, e: unknown): SimError {
+    const msg = e instanceof Error ? e.message : String(e);
+    return new SimError('machine-threw', `${verb}: ${msg}`, this.#now, ep.id, e);
   }
 
   #drain(ep: Endpoint<Machine<unknown>>): void {
     if (ep.removed) return;
     const m = ep.machine;
-    for (let n = 0; ; n++) {
-      if (n === MAX_OUTPUT_PER_DRAIN)
-        throw new SimError('stalled', 'pollTransmit never ends', this.#now, ep.id);
-      const t = this.#call(ep, 'pollTransmit', () => m.pollTransmit());
-      if (t === undefined) break;
-      this.#transmit(ep, t);
+    let verb = 'pollTransmit';
+    try {
+      for (let n = 0; ; n++) {
+        if (n === MAX_OUTPUT_PER_DRAIN)
+          throw new SimError('stalled', 'pollTransmit never ends', this.#now, ep.id);
+        const t = m.pollTransmit();
+        if (t === undefined) break;
+        this.#transmit(ep, t);
+      }
+      verb = 'pollEvent';
+      for (let n = 0; ; n++) {
+        if (n === MAX_OUTPUT_PER_DRAIN)
+          throw new SimError('stalled', 'pollEvent never ends', this.#now, ep.id);
+        const event = m.pollEvent();
+        if (event === undefined) break;
+        const timed = { time: this.#now, endpoint: ep.name, event };
+        ep.events.push(timed);
+        ep.host.events.push(timed);
+      }
+      verb = 'pollTimeout';
+      ep.timeout = m.pollTimeout();
+    } catch (e) {
+      throw e instanceof SimError ? e : this.#threw(ep, verb, e);
     }
-    for (let n = 0; ; n++) {
-      if (n === MAX_OUTPUT_PER_DRAIN) throw new SimError('stalled', 'pollEvent never ends', this.#now, ep.id);
-      const event = this.#call(ep, 'pollEvent', () => m.pollEvent());
-      if (event === undefined) break;
-      const timed = { time: this.#now, endpoint: ep.name, event };
-      ep.events.push(timed);
-      ep.host.events.push(timed);
-    }
-    ep.timeout = this.#call(ep, 'pollTimeout', () => m.pollTimeout());
   }
 
   #fire(ep: Endpoint<Machine<unknown>>): void {
     const now = this.#now;
     for (let spins = 0; ; spins++) {
-      this.#call(ep, 'handleTimeout', () => ep.machine.handleTimeout(now));
+      try {
+        ep.machine.handleTimeout(now);
+      } catch (e) {
+        throw this.#threw(ep, 'handleTimeout', e);
+      }
       this.#drain(ep);
       if (ep.timeout === undefined || ep.timeout > now) return;
       if (spins >= this.#busyLoopTolerance) {
@@ -362,21 +392,28 @@ export class Sim {
       this.#drop(hop, 'loss', net.name);
       return;
     }
-    const sentAt = this.#now;
-    this.#queue.push({ ...hop, target, sentAt, time: sentAt + sampleDelay(c, net.rng), seq: this.#seq++ });
+    this.#schedule(hop, target, hop.copy, hop.payload, sampleDelay(c, net.rng));
     if (net.rng.chance(c.duplicate)) {
-      const copy = ++this.#copyId;
-      const payload = hop.payload.slice();
-      this.#queue.push({
-        ...hop,
-        payload,
-        copy,
-        target,
-        sentAt,
-        time: sentAt + sampleDelay(c, net.rng),
-        seq: this.#seq++,
-      });
+      this.#schedule(hop, target, ++this.#copyId, hop.payload.slice(), sampleDelay(c, net.rng));
     }
+  }
+
+  #schedule(hop: Hop, target: Target, copy: number, payload: Uint8Array, delay: number): void {
+    const sentAt = this.#now;
+    this.#queue.push({
+      network: hop.network,
+      from: hop.from,
+      to: hop.to,
+      payload,
+      packet: hop.packet,
+      copy,
+      hop: hop.hop,
+      origin: hop.origin,
+      target,
+      sentAt,
+      time: sentAt + delay,
+      seq: this.#seq++,
+    });
   }
 
   #deliver(d: Delivery): void {
@@ -389,13 +426,30 @@ export class Sim {
           this.#drop(d, 'no-listener', host.name, d.sentAt);
           return;
         }
-        this.#record({
-          ...this.#base(d, d.sentAt),
-          verdict: 'delivered',
-          host: host.name,
-          endpoint: ep.name,
-        });
-        this.#call(ep, 'handleInput', () => ep.machine.handleInput(d.payload, d.from, now, d.to));
+        if (this.#recordTrace) {
+          // One literal per verdict (no spreads): this runs for every datagram.
+          this.trace.push({
+            packet: d.packet,
+            copy: d.copy,
+            hop: d.hop,
+            origin: d.origin,
+            network: d.network.name,
+            sentAt: d.sentAt,
+            time: now,
+            from: d.from,
+            to: d.to,
+            size: d.payload.length,
+            payload: d.payload,
+            verdict: 'delivered',
+            host: host.name,
+            endpoint: ep.name,
+          });
+        }
+        try {
+          ep.machine.handleInput(d.payload, d.from, now, d.to);
+        } catch (e) {
+          throw this.#threw(ep, 'handleInput', e);
+        }
         this.#drain(ep);
         return;
       }
@@ -450,13 +504,25 @@ export class Sim {
     network: Network,
     hairpin: boolean,
   ): void {
-    this.#record({
-      ...this.#base(d, d.sentAt),
-      verdict: 'translated',
-      nat: nat.name,
-      next: { from, to },
-      hairpin,
-    });
+    if (this.#recordTrace) {
+      this.trace.push({
+        packet: d.packet,
+        copy: d.copy,
+        hop: d.hop,
+        origin: d.origin,
+        network: d.network.name,
+        sentAt: d.sentAt,
+        time: this.#now,
+        from: d.from,
+        to: d.to,
+        size: d.payload.length,
+        payload: d.payload,
+        verdict: 'translated',
+        nat: nat.name,
+        next: { from, to },
+        hairpin,
+      });
+    }
     this.#send({
       network,
       from,
@@ -469,8 +535,9 @@ export class Sim {
     });
   }
 
-  #base(h: TracedHop, sentAt: number) {
-    return {
+  #drop(h: TracedHop, reason: DropReason | NatRefusal, by: string, sentAt = this.#now): void {
+    if (!this.#recordTrace) return;
+    this.trace.push({
       packet: h.packet,
       copy: h.copy,
       hop: h.hop,
@@ -482,14 +549,9 @@ export class Sim {
       to: h.to,
       size: h.payload.length,
       payload: h.payload,
-    };
-  }
-
-  #drop(h: TracedHop, reason: DropReason | NatRefusal, by: string, sentAt = this.#now): void {
-    this.#record({ ...this.#base(h, sentAt), verdict: 'dropped', reason, by });
-  }
-
-  #record(e: TraceEntry): void {
-    if (this.#recordTrace) this.trace.push(e);
+      verdict: 'dropped',
+      reason,
+      by,
+    });
   }
 }
