@@ -1,1 +1,23 @@
-export {};
+/**
+ * @natkit/io-deno — run any natkit sans-IO machine over a `Deno.listenDatagram` UDP socket.
+ * @module
+ */
+export {
+  type BindOptions,
+  bindUdp,
+  type DatagramConn,
+  type DenoAddr,
+  type DenoUdpAddr,
+  type EventOf,
+  UdpDriver,
+  type UdpDriverOptions,
+} from './driver.ts';
+export {
+  type CloseReason,
+  type DriverEvent,
+  type DriverStats,
+  type EventStream,
+  errorCode,
+  type MachinePhase,
+} from './events.ts';
+export type { DriverOptions } from './loop.ts';

@@ -1,0 +1,269 @@
+import type { Machine, SocketAddress } from '@natkit/sans-io';
+import { type DriverEvent, type DriverStats, type EventStream, errorCode } from './events.ts';
+import { DriverCore, type DriverOptions, type Platform } from './loop.ts';
+
+/** The events a machine `M` emits. */
+export type EventOf<M> = M extends Machine<infer E> ? E : never;
+
+/** An address as `Deno.DatagramConn` reports it (`Deno.Addr`, narrowed to what this package reads). */
+export interface DenoAddr {
+  transport: string;
+  hostname?: string;
+  port?: number;
+}
+
+/** The UDP address type `Deno.DatagramConn.send` takes. */
+export interface DenoUdpAddr {
+  transport: 'udp';
+  hostname: string;
+  port: number;
+}
+
+/**
+ * The part of `Deno.DatagramConn` this driver uses; the object `Deno.listenDatagram` returns
+ * satisfies it. Declared here so the package needs no Deno type library to build.
+ */
+export interface DatagramConn {
+  readonly addr: DenoAddr;
+  receive(buffer?: Uint8Array): Promise<[Uint8Array, DenoAddr]>;
+  send(payload: Uint8Array, addr: DenoUdpAddr): Promise<number>;
+  close(): void;
+}
+
+interface DenoNamespace {
+  listenDatagram(options: { transport: 'udp'; hostname?: string; port: number }): DatagramConn;
+}
+
+/** Options for {@link UdpDriver} when the caller hands in a socket. */
+export interface UdpDriverOptions<E> extends DriverOptions<E> {
+  /** A socket from `Deno.listenDatagram({ transport: 'udp', ... })`. The driver owns it: `close()` closes it. */
+  socket: DatagramConn;
+  /** Clock in monotonic ms. Default `performance.now()`. */
+  now?: () => number;
+}
+
+/** Options for {@link bindUdp}. */
+export interface BindOptions<E> extends DriverOptions<E> {
+  /** Local address. Default `0.0.0.0`, or `::` when `family` is `IPv6`. */
+  address?: string;
+  /** Local port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Default: IPv6 when `address` contains a colon, else IPv4. */
+  family?: 'IPv4' | 'IPv6';
+  /** Clock in monotonic ms. Default `performance.now()`. */
+  now?: () => number;
+}
+
+/** Datagrams are received into windows of one slab; a window must fit the largest UDP payload. */
+const WINDOW = 65_536;
+const SLAB = 4 * WINDOW;
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+function toSocketAddress(addr: DenoAddr): SocketAddress {
+  const address = addr.hostname ?? '';
+  return { address, port: addr.port ?? 0, family: address.includes(':') ? 'IPv6' : 'IPv4' };
+}
+
+/** Deno rejects a pending or new receive on a closed socket with these. */
+function isClosedError(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'BadResource' || name === 'Interrupted';
+}
+
+const runtime = globalThis as unknown as { Deno?: DenoNamespace };
+
+/**
+ * Runs one sans-IO {@link Machine} over one `Deno.listenDatagram` UDP socket, with the same
+ * API and guarantees as `@natkit/io-node`'s driver:
+ *
+ * - each datagram: `handleInput(view, from, now)`; the view points into the buffer Deno
+ *   received it in (no copy), then every `pollTransmit()` is sent and every `pollEvent()` delivered;
+ * - exactly one timer is armed, for `pollTimeout()`; when it fires, `handleTimeout(now)`;
+ * - `now` is `performance.now()`;
+ * - socket errors, send failures and machine exceptions become events; the loop keeps running.
+ *
+ * After calling a method on the machine yourself, call {@link flush} (or use {@link update}).
+ */
+export class UdpDriver<M extends Machine<unknown>> {
+  readonly socket: DatagramConn;
+  readonly #core: DriverCore<EventOf<M>>;
+  readonly #local: SocketAddress;
+  readonly #localForMachine: SocketAddress | undefined;
+  readonly #receiving: Promise<void>;
+  readonly #sending = new Set<Promise<void>>();
+  #closing: Promise<void> | undefined;
+  #slab = new Uint8Array(SLAB);
+  #offset = 0;
+
+  constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
+    const { socket, now = () => performance.now(), ...rest } = options;
+    this.socket = socket;
+    const platform: Platform = {
+      now,
+      send: (payload, destination) => this.#send(payload, destination),
+      // Not setImmediate: Deno runs a chain of immediates for dozens of turns before it polls
+      // sockets again, whereas a 0 ms timer lets pending receives complete first.
+      yieldToIo: (fn) => setTimeout(fn, 0),
+      cancelYield: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
+    this.#core = new DriverCore(machine as Machine<EventOf<M>>, platform, rest);
+    this.#local = toSocketAddress(socket.addr);
+    this.#localForMachine = WILDCARDS.has(this.#local.address) ? undefined : this.#local;
+    this.#receiving = this.#receiveLoop();
+    // A machine may have output or a deadline before the first datagram (a client that was started).
+    this.#core.flush();
+  }
+
+  /** The machine this driver runs. */
+  get machine(): M {
+    return this.#core.machine as M;
+  }
+
+  /** Counters: datagrams and bytes in/out, errors by kind, busy-loop and budget yields. */
+  get stats(): Readonly<DriverStats> {
+    return this.#core.stats;
+  }
+
+  /** The socket's local address. */
+  get localAddress(): SocketAddress | undefined {
+    return this.#local;
+  }
+
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /** The deadline the one timer is armed for, or `undefined` (for tests and diagnostics). */
+  get timerDeadline(): number | undefined {
+    return this.#core.timerDeadline;
+  }
+
+  /** Send whatever the machine has queued, deliver its events and re-arm its timer. */
+  flush(): void {
+    this.#core.flush();
+  }
+
+  /** Run `fn` against the machine (e.g. to start a transaction), then {@link flush}. */
+  update<R>(fn: (machine: M) => R): R {
+    try {
+      return fn(this.machine);
+    } finally {
+      this.#core.flush();
+    }
+  }
+
+  /** An async iterator over the events from now on; it ends after the `closed` event. */
+  events(): EventStream<EventOf<M>> {
+    return this.#core.events();
+  }
+
+  /** The first event from now on that `match` accepts; rejects if the driver closes first or `signal` aborts. */
+  waitFor<T extends DriverEvent<EventOf<M>>>(
+    match: ((event: DriverEvent<EventOf<M>>) => event is T) | ((event: DriverEvent<EventOf<M>>) => boolean),
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.#core.waitFor(match, signal);
+  }
+
+  /**
+   * Stop the loop, clear the timer, close the socket and wait for the pending receive and
+   * sends to settle (so Deno's op and resource sanitizers see nothing left). Idempotent: every
+   * call returns the same promise, which never rejects.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#core.close('close');
+    try {
+      this.socket.close();
+    } catch {
+      // Already closed by someone else: nothing left to release.
+    }
+    this.#closing = this.#settle();
+    return this.#closing;
+  }
+
+  async #settle(): Promise<void> {
+    await this.#receiving;
+    await Promise.all(this.#sending);
+  }
+
+  /** Receive into the next window of the current slab, so each datagram is a view with no copy. */
+  #window(): Uint8Array {
+    if (SLAB - this.#offset < WINDOW) {
+      // Views handed out earlier keep the old slab alive for as long as a machine holds them.
+      this.#slab = new Uint8Array(SLAB);
+      this.#offset = 0;
+    }
+    return this.#slab.subarray(this.#offset, this.#offset + WINDOW);
+  }
+
+  async #receiveLoop(): Promise<void> {
+    while (!this.#core.closed) {
+      let received: [Uint8Array, DenoAddr];
+      try {
+        received = await this.socket.receive(this.#window());
+      } catch (error) {
+        if (this.#core.closed) return;
+        if (isClosedError(error)) {
+          // Closed underneath us by the caller.
+          this.#core.close('socket-closed');
+          this.#closing ??= this.#settle();
+          return;
+        }
+        this.#core.socketError(error, errorCode(error));
+        // Never spin on an error that repeats: let timers and other tasks run first.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
+      const [data, addr] = received;
+      // Keep the next window 8-byte aligned after this datagram's bytes.
+      this.#offset += (data.byteLength + 7) & ~7;
+      this.#core.input(data, toSocketAddress(addr), this.#localForMachine);
+    }
+  }
+
+  #send(payload: Uint8Array, destination: SocketAddress): void {
+    // Deno reads the bytes after send() returns, while the machine may reuse `payload` on its
+    // next call: send a private copy.
+    const copy = payload.slice();
+    const bytes = copy.byteLength;
+    let sent: Promise<number>;
+    try {
+      sent = this.socket.send(copy, {
+        transport: 'udp',
+        hostname: destination.address,
+        port: destination.port,
+      });
+    } catch (error) {
+      this.#core.sendError(error, errorCode(error), destination, bytes);
+      return;
+    }
+    const settled = sent.then(
+      () => undefined,
+      (error: unknown) => this.#core.sendError(error, errorCode(error), destination, bytes),
+    );
+    this.#sending.add(settled);
+    void settled.then(() => this.#sending.delete(settled));
+  }
+}
+
+/**
+ * Open a UDP socket with `Deno.listenDatagram` (needs `--unstable-net` or `"unstable": ["net"]`
+ * in deno.json, and `--allow-net`) and run `machine` over it. Rejects when binding fails.
+ */
+export async function bindUdp<M extends Machine<unknown>>(
+  machine: M,
+  options: BindOptions<EventOf<M>> = {},
+): Promise<UdpDriver<M>> {
+  const { address, port = 0, family, ...rest } = options;
+  const deno = runtime.Deno;
+  if (deno === undefined || typeof deno.listenDatagram !== 'function')
+    throw new Error('Deno.listenDatagram is unavailable: run under Deno with --unstable-net');
+  const v6 = family === undefined ? address?.includes(':') === true : family === 'IPv6';
+  const socket = deno.listenDatagram({
+    transport: 'udp',
+    hostname: address ?? (v6 ? '::' : '0.0.0.0'),
+    port,
+  });
+  return new UdpDriver(machine, { socket, ...rest });
+}

@@ -1,0 +1,279 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Machine, SocketAddress } from '@natkit/sans-io';
+import { type DriverEvent, type DriverStats, type EventStream, errorCode } from './events.ts';
+import { DriverCore, type DriverOptions, type Platform } from './loop.ts';
+
+/** The events a machine `M` emits. */
+export type EventOf<M> = M extends Machine<infer E> ? E : never;
+
+/** Options for {@link UdpDriver} when the caller hands in a socket. */
+export interface UdpDriverOptions<E> extends DriverOptions<E> {
+  /**
+   * A `node:dgram` socket, bound or not yet bound (the driver listens for `message` either
+   * way). The driver owns it: `close()` closes it unless `keepSocketOpen` is set.
+   */
+  socket: Socket;
+  /** On `close()`, detach from the socket but leave it open. Default false. */
+  keepSocketOpen?: boolean;
+  /** Clock in monotonic ms. Default `performance.now()`. */
+  now?: () => number;
+}
+
+/** Options for {@link bindUdp}. */
+export interface BindOptions<E> extends DriverOptions<E> {
+  /** Local address. Default `0.0.0.0`, or `::` when `family` is `IPv6`. */
+  address?: string;
+  /** Local port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Default: IPv6 when `address` is an IPv6 literal, else IPv4. */
+  family?: 'IPv4' | 'IPv6';
+  /** For IPv6 sockets: do not also receive IPv4-mapped traffic. */
+  ipv6Only?: boolean;
+  reuseAddr?: boolean;
+  /** Clock in monotonic ms. Default `performance.now()`. */
+  now?: () => number;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+function familyOf(info: { family: string | number; address: string }): 'IPv4' | 'IPv6' {
+  // Node 18.0-18.3 reported the family as a number; every other version as a string.
+  return info.family === 'IPv6' || info.family === 6 ? 'IPv6' : 'IPv4';
+}
+
+/**
+ * Runs one sans-IO {@link Machine} over one `node:dgram` socket.
+ *
+ * - each datagram: `handleInput(view, from, now)` with a `Uint8Array` view over the received
+ *   Buffer (no copy), then every `pollTransmit()` is sent and every `pollEvent()` delivered;
+ * - exactly one timer is armed, for `pollTimeout()`; when it fires, `handleTimeout(now)`;
+ * - `now` is `performance.now()`;
+ * - socket errors, send failures and machine exceptions become events; the loop keeps running.
+ *
+ * After calling a method on the machine yourself (say, starting a transaction), call
+ * {@link flush} — or do it inside {@link update} — so its output is sent and its timer armed.
+ */
+export class UdpDriver<M extends Machine<unknown>> {
+  readonly socket: Socket;
+  readonly #core: DriverCore<EventOf<M>>;
+  readonly #keepSocketOpen: boolean;
+  #local: SocketAddress | undefined;
+  /** `#local`, unless it is a wildcard address (which says nothing about where a datagram arrived). */
+  #localForMachine: SocketAddress | undefined;
+  #closing: Promise<void> | undefined;
+  /** The peer of a connected socket: datagrams to it are sent without an address (see `#send`). */
+  #remote: SocketAddress | undefined;
+
+  constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
+    const { socket, keepSocketOpen = false, now = () => performance.now(), ...rest } = options;
+    this.socket = socket;
+    this.#keepSocketOpen = keepSocketOpen;
+    const platform: Platform = {
+      now,
+      send: (payload, destination) => this.#send(payload, destination),
+      yieldToIo: (fn) => setImmediate(fn),
+      cancelYield: (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
+    };
+    this.#core = new DriverCore(machine as Machine<EventOf<M>>, platform, rest);
+    socket.on('message', this.#onMessage);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('listening', this.#onListening);
+    socket.on('connect', this.#onConnect);
+    this.#onListening();
+    this.#onConnect();
+    // A machine may have output or a deadline before the first datagram (a client that was started).
+    this.#core.flush();
+  }
+
+  /** The machine this driver runs. */
+  get machine(): M {
+    return this.#core.machine as M;
+  }
+
+  /** Counters: datagrams and bytes in/out, errors by kind, busy-loop and budget yields. */
+  get stats(): Readonly<DriverStats> {
+    return this.#core.stats;
+  }
+
+  /** The socket's local address, once bound. */
+  get localAddress(): SocketAddress | undefined {
+    return this.#local;
+  }
+
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /** The deadline the one timer is armed for, or `undefined` (for tests and diagnostics). */
+  get timerDeadline(): number | undefined {
+    return this.#core.timerDeadline;
+  }
+
+  /** Send whatever the machine has queued, deliver its events and re-arm its timer. */
+  flush(): void {
+    this.#core.flush();
+  }
+
+  /** Run `fn` against the machine (e.g. to start a transaction), then {@link flush}. */
+  update<R>(fn: (machine: M) => R): R {
+    try {
+      return fn(this.machine);
+    } finally {
+      this.#core.flush();
+    }
+  }
+
+  /** An async iterator over the events from now on; it ends after the `closed` event. */
+  events(): EventStream<EventOf<M>> {
+    return this.#core.events();
+  }
+
+  /** The first event from now on that `match` accepts; rejects if the driver closes first or `signal` aborts. */
+  waitFor<T extends DriverEvent<EventOf<M>>>(
+    match: ((event: DriverEvent<EventOf<M>>) => event is T) | ((event: DriverEvent<EventOf<M>>) => boolean),
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.#core.waitFor(match, signal);
+  }
+
+  /**
+   * Stop the loop, clear the timer and close the socket (unless `keepSocketOpen`). Idempotent:
+   * every call returns the same promise, which never rejects. Afterwards the driver holds no
+   * handle that keeps the process alive.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#core.close('close');
+    this.#closing = new Promise<void>((resolve) => {
+      const socket = this.socket;
+      socket.off('message', this.#onMessage);
+      socket.off('listening', this.#onListening);
+      socket.off('connect', this.#onConnect);
+      if (this.#keepSocketOpen) {
+        this.#detach();
+        resolve();
+        return;
+      }
+      socket.off('close', this.#onClose);
+      try {
+        socket.close(() => {
+          this.#detach();
+          resolve();
+        });
+      } catch {
+        // Already closed by someone else (ERR_SOCKET_DGRAM_NOT_RUNNING): nothing left to release.
+        this.#detach();
+        resolve();
+      }
+    });
+    return this.#closing;
+  }
+
+  #detach(): void {
+    this.socket.off('close', this.#onClose);
+    // Keep swallowing late errors from a socket we owned so they cannot become uncaught exceptions.
+    if (this.#keepSocketOpen) this.socket.off('error', this.#onError);
+  }
+
+  readonly #onMessage = (message: Buffer, rinfo: RemoteInfo): void => {
+    const view = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+    const from: SocketAddress = { address: rinfo.address, port: rinfo.port, family: familyOf(rinfo) };
+    this.#core.input(view, from, this.#localForMachine);
+  };
+
+  readonly #onError = (error: Error): void => {
+    this.#core.socketError(error, errorCode(error));
+  };
+
+  readonly #onClose = (): void => {
+    // Closed underneath us (by the caller, or after a fatal error).
+    if (this.#closing === undefined) {
+      this.#core.close('socket-closed');
+      this.#closing = Promise.resolve();
+      this.socket.off('message', this.#onMessage);
+      this.socket.off('listening', this.#onListening);
+      this.socket.off('connect', this.#onConnect);
+      this.#detach();
+    }
+  };
+
+  readonly #onListening = (): void => {
+    let info: { address: string; port: number; family: string | number };
+    try {
+      info = this.socket.address();
+    } catch {
+      return; // not bound yet: 'listening' will call again
+    }
+    const local: SocketAddress = { address: info.address, port: info.port, family: familyOf(info) };
+    this.#local = local;
+    this.#localForMachine = WILDCARDS.has(local.address) ? undefined : local;
+  };
+
+  readonly #onConnect = (): void => {
+    let info: { address: string; port: number; family: string | number };
+    try {
+      info = this.socket.remoteAddress();
+    } catch {
+      return; // not connected
+    }
+    this.#remote = { address: info.address, port: info.port, family: familyOf(info) };
+  };
+
+  #send(payload: Uint8Array, destination: SocketAddress): void {
+    // node:dgram may complete a send after this returns (and queues it while the socket binds),
+    // while the machine may reuse `payload` on its next call: send a private copy.
+    const copy = Buffer.from(payload);
+    const bytes = copy.byteLength;
+    const done = (error: Error | null): void => {
+      if (error) this.#core.sendError(error, errorCode(error), destination, bytes);
+    };
+    const remote = this.#remote;
+    try {
+      // A connected socket (handed in by the caller) sends only to its peer and must be given
+      // no address; any other destination fails with ERR_SOCKET_DGRAM_IS_CONNECTED.
+      if (remote !== undefined && remote.port === destination.port && remote.address === destination.address)
+        this.socket.send(copy, done);
+      else this.socket.send(copy, destination.port, destination.address, done);
+    } catch (error) {
+      // Synchronous failures: socket closed (ERR_SOCKET_DGRAM_NOT_RUNNING), bad port, ...
+      this.#core.sendError(error, errorCode(error), destination, bytes);
+    }
+  }
+}
+
+/**
+ * Bind a new UDP socket and run `machine` over it. Resolves once the socket is listening;
+ * rejects (and leaves nothing open) when binding fails, e.g. with EADDRINUSE.
+ */
+export function bindUdp<M extends Machine<unknown>>(
+  machine: M,
+  options: BindOptions<EventOf<M>> = {},
+): Promise<UdpDriver<M>> {
+  const { address, port = 0, family, ipv6Only, reuseAddr, ...rest } = options;
+  const v6 = family === undefined ? address !== undefined && isIPv6(address) : family === 'IPv6';
+  const socket = createSocket({
+    type: v6 ? 'udp6' : 'udp4',
+    ...(ipv6Only === undefined ? {} : { ipv6Only }),
+    ...(reuseAddr === undefined ? {} : { reuseAddr }),
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      socket.off('listening', onListening);
+      try {
+        socket.close();
+      } catch {
+        // never bound: nothing to close
+      }
+      reject(error);
+    };
+    const onListening = (): void => {
+      socket.off('error', onError);
+      resolve(new UdpDriver(machine, { socket, ...rest }));
+    };
+    socket.once('error', onError);
+    socket.once('listening', onListening);
+    socket.bind(port, address ?? (v6 ? '::' : '0.0.0.0'));
+  });
+}
