@@ -27,6 +27,8 @@ export {
   isValidUfrag,
   randomIceString,
 } from './credentials.ts';
+export type { IceRouterStats, RouterEvent, RouterVerdict } from './router.ts';
+export { IceRouter } from './router.ts';
 export { setIntegrityKeyCacheSize } from './scratch.ts';
 export type { CandidateParseError, CandidateParseResult, IceDescription, IceLine } from './sdp.ts';
 export { formatCandidate, formatIceLines, parseCandidate, parseIceDescription, parseIceLine } from './sdp.ts';

@@ -1,0 +1,216 @@
+import type { Machine, SocketAddress, Transmit } from '@natkit/sans-io';
+import { AttrType, decode, MessageClass, transactionIdKey } from '@natkit/stun-codec';
+import type { IceAgent } from './agent.ts';
+import { type HeapEntry, TimerHeap } from './timer-heap.ts';
+import type { IceEvent, InputVerdict } from './types.ts';
+
+/** An event of one of the router's agents. */
+export interface RouterEvent {
+  type: 'agent';
+  agent: IceAgent;
+  event: IceEvent;
+}
+
+/** What the router did with a datagram: the agent's verdict, or why no agent got it. */
+export type RouterVerdict = InputVerdict | 'unknown-ufrag' | 'unknown-transaction';
+
+/** Router counters (never reset). */
+export interface IceRouterStats {
+  /** Requests whose USERNAME named no registered agent (dropped silently). */
+  unknownUfrag: number;
+  /** Responses matching no outstanding request of any agent. */
+  unknownTransaction: number;
+}
+
+interface Entry extends HeapEntry {
+  readonly agent: IceAgent;
+  /** The ufrags this agent is indexed under (current, and the pre-restart one while honoured). */
+  ufrags: string[];
+  /** Whether the agent is in the ready queue (may have transmits). */
+  ready: boolean;
+}
+
+/** RFC 8489 §6.3.1 suggests remembering transactions for 40 s; responses later than that are stale. */
+const TRANSACTION_TTL = 40_000;
+
+/**
+ * Many ICE agents behind one socket (design.md "How machines nest"), itself a {@link Machine}.
+ *
+ * Incoming STUN is routed in O(1): requests by the local ufrag (the part of USERNAME before the
+ * colon, RFC 8445 §7.3) through a `Map`, responses by transaction ID through a `Map` filled as
+ * the agents' requests leave. Timers live in one indexed heap (O(log n) per packet and per
+ * timeout). Transmits are pulled from the agents lazily, so their zero-copy views stay valid.
+ *
+ * A request for an unknown ufrag is dropped silently and counted rather than answered with 401:
+ * the router holds no credentials, and staying silent gives scanners nothing to reflect.
+ */
+export class IceRouter implements Machine<RouterEvent> {
+  readonly stats: IceRouterStats = { unknownUfrag: 0, unknownTransaction: 0 };
+  #byUfrag = new Map<string, Entry>();
+  #entries = new Map<IceAgent, Entry>();
+  #transactions = new Map<string, { entry: Entry; at: number }>();
+  #heap = new TimerHeap<Entry>();
+  #ready: Entry[] = [];
+  #readyHead = 0;
+  #events: RouterEvent[] = [];
+  #now = 0;
+
+  /** Number of agents. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Registers an agent under its local ufrag. @throws if that ufrag is taken. */
+  add(agent: IceAgent): void {
+    if (this.#entries.has(agent)) throw new Error('agent already added');
+    const e: Entry = { agent, ufrags: [], ready: false, deadline: 0, index: -1 };
+    this.#index(e); // throws before anything is registered when the ufrag is taken
+    this.#entries.set(agent, e);
+    this.#after(e);
+  }
+
+  /** Removes an agent (and its routes). */
+  remove(agent: IceAgent): void {
+    const e = this.#entries.get(agent);
+    if (e === undefined) return;
+    for (const u of e.ufrags) if (this.#byUfrag.get(u) === e) this.#byUfrag.delete(u);
+    e.ufrags = [];
+    this.#heap.set(e, undefined);
+    this.#entries.delete(agent);
+  }
+
+  /** The agent whose local ufrag is `ufrag`. */
+  get(ufrag: string): IceAgent | undefined {
+    return this.#byUfrag.get(ufrag)?.agent;
+  }
+
+  /**
+   * Re-reads the agent's ufrags after a call made directly on it (e.g. `agent.restart()`), so
+   * checks with the new ufrag reach it. Calls through the router re-index by themselves.
+   */
+  update(agent: IceAgent): void {
+    const e = this.#entries.get(agent);
+    if (e === undefined) return;
+    this.#index(e);
+    this.#after(e);
+  }
+
+  handleInput(payload: Uint8Array, from: SocketAddress, now: number, to?: SocketAddress): RouterVerdict {
+    this.#now = now;
+    if (payload.length < 20 || payload[0]! > 3) return 'not-stun';
+    const r = decode(payload);
+    if (!r.ok) return 'malformed';
+    const msg = r.message;
+    let e: Entry | undefined;
+    if (msg.messageClass === MessageClass.Request) {
+      const u = msg.get(AttrType.Username);
+      e = u === undefined ? undefined : this.#byUfrag.get(ufragOf(u));
+      if (e === undefined) {
+        this.stats.unknownUfrag++;
+        return 'unknown-ufrag';
+      }
+    } else if (msg.messageClass === MessageClass.Success || msg.messageClass === MessageClass.Error) {
+      this.#purgeTransactions(now);
+      const key = transactionIdKey(msg.transactionId);
+      const t = this.#transactions.get(key);
+      if (t === undefined || now - t.at > TRANSACTION_TTL) {
+        this.stats.unknownTransaction++;
+        return 'unknown-transaction';
+      }
+      e = t.entry;
+    } else {
+      return 'ignored';
+    }
+    const verdict = e.agent.handleMessage(msg, from, now, to);
+    this.#after(e);
+    return verdict;
+  }
+
+  pollTransmit(): Transmit | undefined {
+    const ready = this.#ready;
+    while (this.#readyHead < ready.length) {
+      const e = ready[this.#readyHead]!;
+      const t = e.agent.pollTransmit();
+      if (t !== undefined) {
+        this.#track(e, t.payload);
+        return t;
+      }
+      e.ready = false;
+      this.#readyHead++;
+    }
+    ready.length = 0;
+    this.#readyHead = 0;
+    return undefined;
+  }
+
+  pollTimeout(): number | undefined {
+    return this.#heap.peek()?.deadline;
+  }
+
+  handleTimeout(now: number): void {
+    this.#now = now;
+    for (let top = this.#heap.peek(); top !== undefined && top.deadline <= now; top = this.#heap.peek()) {
+      top.agent.handleTimeout(now);
+      this.#after(top);
+      // A machine must move its deadline past `now`; unschedule one that does not rather than spin.
+      if (top.index >= 0 && top.deadline <= now) this.#heap.set(top, undefined);
+    }
+    this.#purgeTransactions(now);
+  }
+
+  pollEvent(): RouterEvent | undefined {
+    return this.#events.shift();
+  }
+
+  /** After any call into an agent: collect events, mark it ready, move its timer, re-index. */
+  #after(e: Entry): void {
+    for (let ev = e.agent.pollEvent(); ev !== undefined; ev = e.agent.pollEvent()) {
+      if (ev.type === 'restart-complete') this.#index(e);
+      this.#events.push({ type: 'agent', agent: e.agent, event: ev });
+    }
+    if (!e.ready) {
+      e.ready = true;
+      this.#ready.push(e);
+    }
+    if (this.#entries.has(e.agent)) this.#heap.set(e, e.agent.pollTimeout());
+  }
+
+  #index(e: Entry): void {
+    const a = e.agent;
+    const want = [a.localCredentials.ufrag];
+    if (a.previousCredentials !== undefined) want.push(a.previousCredentials.ufrag);
+    for (const u of want) {
+      const other = this.#byUfrag.get(u);
+      if (other !== undefined && other !== e)
+        throw new Error(`ufrag ${u} is already routed to another agent`);
+    }
+    for (const u of e.ufrags) if (!want.includes(u) && this.#byUfrag.get(u) === e) this.#byUfrag.delete(u);
+    for (const u of want) this.#byUfrag.set(u, e);
+    e.ufrags = want;
+  }
+
+  /** Remembers the transaction ID of a request an agent sends, to route its response back. */
+  #track(e: Entry, payload: Uint8Array): void {
+    // Class bits C1 (0x0100) and C0 (0x0010) both zero: a request (RFC 8489 §5).
+    if (payload.length < 20 || payload[0]! > 3 || (payload[0]! & 0x01) !== 0 || (payload[1]! & 0x10) !== 0)
+      return;
+    this.#transactions.set(transactionIdKey(payload.subarray(8, 20)), { entry: e, at: this.#now });
+  }
+
+  /** Map iteration is insertion order, and insertion times only grow: purge from the front. */
+  #purgeTransactions(now: number): void {
+    for (const [k, t] of this.#transactions) {
+      if (now - t.at <= TRANSACTION_TTL) break;
+      this.#transactions.delete(k);
+    }
+  }
+}
+
+/** The bytes of USERNAME before the first colon, as a string (ice-chars are ASCII). */
+function ufragOf(username: Uint8Array): string {
+  let end = username.indexOf(0x3a);
+  if (end < 0) end = username.length;
+  let s = '';
+  for (let i = 0; i < end; i++) s += String.fromCharCode(username[i]!);
+  return s;
+}

@@ -1,0 +1,156 @@
+import { fc, test } from '@fast-check/vitest';
+import { MessageBuilder, MessageClass, Method } from '@natkit/stun-codec';
+import { describe, expect, it } from 'vitest';
+import { IceAgent, IceRouter } from '../src/index.ts';
+import { TimerHeap } from '../src/timer-heap.ts';
+import { check, describeResponse, tid, v4 } from './peer.ts';
+
+const server = v4('192.0.2.1', 3478);
+
+function makeAgent(i: number) {
+  const a = new IceAgent({
+    credentials: { ufrag: `user${i}`, pwd: `password-for-agent-${i}`.replace(/-/g, '+').padEnd(22, 'x') },
+  });
+  a.addLocalCandidate(server);
+  return a;
+}
+
+describe('IceRouter', () => {
+  it('routes requests to the agent named by the USERNAME ufrag', () => {
+    const router = new IceRouter();
+    const agents = Array.from({ length: 50 }, (_, i) => makeAgent(i));
+    for (const a of agents) router.add(a);
+    expect(router.size).toBe(50);
+    for (const i of [0, 17, 49]) {
+      const a = agents[i]!;
+      const from = v4('198.51.100.1', 1000 + i);
+      const verdict = router.handleInput(
+        check({
+          username: `${a.localCredentials.ufrag}:peer`,
+          pwd: a.localCredentials.pwd,
+          useCandidate: true,
+        }),
+        from,
+        i,
+        server,
+      );
+      expect(verdict).toBe('answered');
+      const t = router.pollTransmit()!;
+      expect(describeResponse(t.payload, a.localCredentials.pwd)).toMatchObject({
+        integrity: 'ok',
+        mapped: from,
+      });
+      expect(router.pollTransmit()).toBeUndefined();
+      const events = [];
+      for (let e = router.pollEvent(); e; e = router.pollEvent()) events.push(e);
+      expect(events.every((e) => e.agent === a)).toBe(true);
+      expect(events.map((e) => e.event.type)).toContain('selected-pair');
+      expect(a.state).toBe('connected');
+    }
+  });
+
+  it('drops requests for unknown ufrags silently and counts them', () => {
+    const router = new IceRouter();
+    router.add(makeAgent(1));
+    expect(
+      router.handleInput(check({ username: 'nobody:x', pwd: 'whateverpassword22chars' }), server, 0),
+    ).toBe('unknown-ufrag');
+    expect(router.handleInput(check({ pwd: 'whateverpassword22chars' }), server, 0)).toBe('unknown-ufrag');
+    expect(router.handleInput(new Uint8Array([0x17, 0xfe, 0xfd]), server, 0)).toBe('not-stun');
+    expect(router.pollTransmit()).toBeUndefined();
+    expect(router.stats.unknownUfrag).toBe(2);
+  });
+
+  it('the agent still answers a wrong password with 401', () => {
+    const router = new IceRouter();
+    const a = makeAgent(1);
+    router.add(a);
+    expect(router.handleInput(check({ username: 'user1:x', pwd: 'wrongpassword22chars++' }), server, 0)).toBe(
+      'unauthorized',
+    );
+    expect(describeResponse(router.pollTransmit()!.payload).error).toBe(401);
+  });
+
+  it('drops responses that match no outstanding transaction', () => {
+    const router = new IceRouter();
+    router.add(makeAgent(1));
+    const resp = new MessageBuilder()
+      .reset(Method.Binding, MessageClass.Success, tid())
+      .addFingerprint()
+      .build();
+    expect(router.handleInput(resp, server, 0)).toBe('unknown-transaction');
+    expect(router.stats.unknownTransaction).toBe(1);
+  });
+
+  it('runs the agents timers from one heap and reports the earliest', () => {
+    const router = new IceRouter();
+    const agents = [makeAgent(1), makeAgent(2), makeAgent(3)];
+    for (const a of agents) router.add(a);
+    expect(router.pollTimeout()).toBeUndefined();
+    agents.forEach((a, i) => {
+      router.handleInput(
+        check({ username: `${a.localCredentials.ufrag}:p`, pwd: a.localCredentials.pwd, useCandidate: true }),
+        v4('10.0.0.1', i + 1),
+        [3000, 1000, 2000][i]!,
+        server,
+      );
+    });
+    while (router.pollTransmit());
+    while (router.pollEvent());
+    expect(router.pollTimeout()).toBe(13_000); // agent 2, connected at 1000, disconnected at +12 s
+    router.handleTimeout(13_000);
+    expect(agents.map((a) => a.state)).toEqual(['connected', 'disconnected', 'connected']);
+    expect(router.pollTimeout()).toBe(14_000);
+    const t = 100_000;
+    router.handleTimeout(t);
+    expect(agents.map((a) => a.state)).toEqual(['failed', 'failed', 'failed']);
+    expect(router.pollTimeout()).toBeUndefined();
+  });
+
+  it('follows an ICE restart: new ufrag routed, old one until the peer switches', () => {
+    const router = new IceRouter();
+    const a = makeAgent(1);
+    router.add(a);
+    const old = a.localCredentials;
+    const fresh = a.restart({ ufrag: 'fresh', pwd: 'freshpassword22chars++' });
+    router.update(a);
+    expect(router.get('user1')).toBe(a);
+    expect(router.get('fresh')).toBe(a);
+    expect(router.handleInput(check({ username: `${old.ufrag}:p`, pwd: old.pwd }), server, 0)).toBe(
+      'answered',
+    );
+    expect(router.handleInput(check({ username: 'fresh:p', pwd: fresh.pwd }), server, 1)).toBe('answered');
+    expect(router.get('user1')).toBeUndefined();
+    expect(router.handleInput(check({ username: `${old.ufrag}:p`, pwd: old.pwd }), server, 2)).toBe(
+      'unknown-ufrag',
+    );
+  });
+
+  it('refuses two agents with one ufrag and forgets removed agents', () => {
+    const router = new IceRouter();
+    const a = makeAgent(1);
+    router.add(a);
+    expect(() => router.add(makeAgent(1))).toThrow();
+    router.remove(a);
+    expect(router.get('user1')).toBeUndefined();
+    expect(router.size).toBe(0);
+  });
+});
+
+describe('TimerHeap', () => {
+  test.prop([
+    fc.array(fc.tuple(fc.nat(20), fc.option(fc.nat(1000), { nil: undefined })), { maxLength: 200 }),
+  ])('always peeks the minimum scheduled deadline', (ops) => {
+    const heap = new TimerHeap<{ deadline: number; index: number }>();
+    const entries = Array.from({ length: 21 }, () => ({ deadline: 0, index: -1 }));
+    const model = new Map<number, number>();
+    for (const [i, d] of ops) {
+      heap.set(entries[i]!, d);
+      if (d === undefined) model.delete(i);
+      else model.set(i, d);
+      const min = model.size === 0 ? undefined : Math.min(...model.values());
+      expect(heap.peek()?.deadline).toBe(min);
+      expect(heap.size).toBe(model.size);
+    }
+  });
+});
