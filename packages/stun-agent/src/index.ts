@@ -1,4 +1,23 @@
 export { addressKey, canonicalIp, sameAddress } from './address.ts';
+export { StunClient } from './client.ts';
+export type {
+  ClientInputVerdict,
+  ExtraAttribute,
+  FailureReason,
+  RequestOptions,
+  StunClientEvent,
+  StunClientOptions,
+  StunClientStats,
+  TransactionInfo,
+} from './client-types.ts';
+export type { Credentials } from './credentials.ts';
+export { NonceIssuer, type NonceVerdict } from './nonce.ts';
+export {
+  formatNonceCookie,
+  NONCE_COOKIE_PREFIX,
+  parseNonceCookie,
+  type SecurityFeatures,
+} from './nonce-cookie.ts';
 export { OutstandingLimiter } from './outstanding.ts';
 export { defaultRandom } from './random.ts';
 export { RtoCache } from './rto-cache.ts';
@@ -11,4 +30,12 @@ export {
   type RetransmitPolicy,
   retransmitSchedule,
 } from './schedule.ts';
+export {
+  type LongTermServerAuth,
+  type ServerVerdict,
+  type ShortTermServerAuth,
+  StunServer,
+  type StunServerOptions,
+  type StunServerStats,
+} from './server.ts';
 export { type Timer, TimerQueue } from './timer-queue.ts';
