@@ -1,0 +1,182 @@
+/**
+ * Real-browser interop: headless Chromium's RTCPeerConnection against our lite agent.
+ *
+ * Run inside a private network namespace with only loopback (the vitest suite does this):
+ *   unshare -n sh -c 'ip link set lo up && exec node --conditions=source --import tsx <this file>'
+ * Prints one JSON line with the outcome on stdout. Chromium never leaves the namespace.
+ */
+import { bindUdp } from '@natkit/io-node';
+import { chromium } from 'playwright-core';
+import { formatIceLines, IceAgent, type IceEvent, parseIceDescription } from '../../src/index.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+interface Outcome {
+  ok: boolean;
+  reason?: string;
+  browserStates: string[];
+  agentEvents: string[];
+  selected?: { local: string; remote: string };
+  checksAnswered: number;
+  errorsSent: number;
+  agentState?: string;
+}
+
+/** A minimal data-channel answer: just enough SDP for Chromium to run ICE against us. */
+function answerSdp(offer: string, agent: IceAgent): string {
+  const mid = /^a=mid:(\S+)/m.exec(offer)?.[1] ?? '0';
+  const c = agent.localCandidates[0]!;
+  // Any syntactically valid fingerprint: DTLS will fail after ICE (we do not do DTLS).
+  const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 37) & 0xff).toString(16).padStart(2, '0'))
+    .join(':')
+    .toUpperCase();
+  const ice = formatIceLines({ ...agent.localCredentials, candidates: [c], endOfCandidates: true });
+  return `${[
+    'v=0',
+    'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=ice-lite',
+    `a=group:BUNDLE ${mid}`,
+    `m=application ${c.address.port} UDP/DTLS/SCTP webrtc-datachannel`,
+    `c=IN IP4 ${c.address.address}`,
+    `a=mid:${mid}`,
+    ...ice,
+    `a=fingerprint:sha-256 ${fingerprint}`,
+    'a=setup:passive',
+    'a=sctp-port:5000',
+  ].join('\r\n')}\r\n`;
+}
+
+async function main(): Promise<Outcome> {
+  const agent = new IceAgent();
+  const agentEvents: string[] = [];
+  const describe = (e: IceEvent): string =>
+    e.type === 'state'
+      ? `state:${e.state}`
+      : e.type === 'selected-pair'
+        ? `selected:${e.local.address.address}:${e.local.address.port}->${e.remote.address.address}:${e.remote.address.port}`
+        : e.type;
+  const driver = await bindUdp(agent, {
+    address: '127.0.0.1',
+    onEvent: (e) => {
+      if (e.type === 'machine') agentEvents.push(describe(e.event as IceEvent));
+    },
+  });
+  agent.addLocalCandidate(driver.localAddress!);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--allow-loopback-in-peer-connection',
+      '--use-fake-ui-for-media-stream',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    // A real origin (about:blank gathers nothing), served without a server.
+    await page.route('http://localhost/**', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>natkit</title>' }),
+    );
+    await page.goto('http://localhost/');
+    const offer = await page.evaluate(async () => {
+      const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
+      const pc = new RTCPeerConnection();
+      w.pc = pc;
+      w.states = [];
+      pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
+      pc.createDataChannel('natkit');
+      await pc.setLocalDescription(await pc.createOffer());
+      // Wait for gathering so the offer lists Chromium's loopback candidate (non-trickle).
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+        setTimeout(resolve, 3000);
+      });
+      return pc.localDescription!.sdp;
+    });
+
+    const remote = parseIceDescription(offer);
+    if (remote.ufrag === undefined || remote.pwd === undefined) {
+      return {
+        ok: false,
+        reason: 'offer without ICE credentials',
+        browserStates: [],
+        agentEvents,
+        checksAnswered: 0,
+        errorsSent: 0,
+      };
+    }
+    driver.update((a) => {
+      a.setRemoteCredentials({ ufrag: remote.ufrag!, pwd: remote.pwd! });
+      for (const c of remote.candidates) a.addRemoteCandidate(c);
+    });
+
+    const answer = answerSdp(offer, agent);
+    const reached = await page.evaluate(async (sdp) => {
+      const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
+      await w.pc.setRemoteDescription({ type: 'answer', sdp });
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const s = w.pc.iceConnectionState;
+        if (s === 'connected' || s === 'completed') return true;
+        if (s === 'failed') return false;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    }, answer);
+    // Chromium reports connected on its first successful check; its nominating check
+    // (USE-CANDIDATE) may arrive a moment later. Give it a few seconds to reach us.
+    for (let i = 0; i < 100 && reached && agent.selectedPair === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const browserStates = await page.evaluate(() => (window as unknown as { states: string[] }).states);
+    const sel = agent.selectedPair;
+    return {
+      ok: reached && sel !== undefined,
+      ...(reached
+        ? sel === undefined
+          ? { reason: 'Chromium connected but never nominated a pair' }
+          : {}
+        : { reason: 'Chromium did not reach connected within 15 s' }),
+      browserStates,
+      agentEvents,
+      ...(sel
+        ? {
+            selected: {
+              local: `${sel.local.address.address}:${sel.local.address.port}`,
+              remote: `${sel.remote.address.address}:${sel.remote.address.port}`,
+            },
+          }
+        : {}),
+      checksAnswered: agent.stats.checksAnswered,
+      errorsSent: agent.stats.errorsSent,
+      agentState: agent.state,
+    };
+  } finally {
+    await browser.close();
+    await driver.close();
+  }
+}
+
+main().then(
+  (outcome) => {
+    process.stdout.write(`${JSON.stringify(outcome)}\n`);
+    process.exit(outcome.ok ? 0 : 1);
+  },
+  (error: unknown) => {
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, reason: String(error instanceof Error ? error.stack : error) })}\n`,
+    );
+    process.exit(1);
+  },
+);
