@@ -10,6 +10,16 @@ export {
 } from './attributes.ts';
 export { MessageBuilder, type MessageBuilderOptions } from './builder.ts';
 export {
+  CHANNEL_MAX,
+  CHANNEL_MIN,
+  type ChannelDataError,
+  type ChannelDataErrorReason,
+  type ChannelDataResult,
+  decodeChannelData,
+  encodeChannelData,
+  isChannelData,
+} from './channel-data.ts';
+export {
   AddressFamily,
   ATTRIBUTE_HEADER_LENGTH,
   AttrType,
@@ -40,6 +50,13 @@ export {
 } from './decode.ts';
 export { constantTimeEqual, IntegrityKey, type MacAlgorithm } from './integrity-key.ts';
 export { type RawAttribute, StunMessage } from './message.ts';
+export {
+  formatNonceCookie,
+  NONCE_COOKIE_PREFIX,
+  type NonceCookie,
+  parseNonceCookie,
+  SecurityFeature,
+} from './nonce-cookie.ts';
 export { transactionIdKey } from './transaction-id.ts';
 export {
   type IntegrityVerdict,

@@ -1,35 +1,80 @@
 /**
  * HMAC keys with cached state. Every MESSAGE-INTEGRITY over the same credential starts from
- * the same two hash states (key ⊕ ipad, key ⊕ opad); computing them once per key instead of
- * once per message saves two of the five compression-function calls a typical check costs.
+ * the same two hash states (key ⊕ ipad, key ⊕ opad, RFC 2104); computing them once per key
+ * instead of once per message saves two of the five compression-function calls a typical
+ * check costs. The hash functions themselves are @noble/hashes'.
  */
-import { _HMAC } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 /** Which HMAC: SHA-1 for MESSAGE-INTEGRITY, SHA-256 for MESSAGE-INTEGRITY-SHA256. */
 export type MacAlgorithm = 'sha1' | 'sha256';
 
-/** The slice of noble's HMAC object this module uses (typed here so every runtime agrees). */
-interface Mac {
+/** The slice of a noble hash object used here (typed locally so every runtime agrees). */
+interface HashState {
   update(data: Uint8Array): unknown;
   digestInto(out: Uint8Array): void;
-  _cloneInto(to?: Mac): Mac;
+  _cloneInto(to?: HashState): HashState;
 }
 
-interface CachedHmac {
-  /** Keyed state before any message bytes; never finished. */
-  readonly template: Mac;
-  /** Reused working copy, so a MAC allocates nothing. */
-  readonly work: Mac;
+interface HashFn {
+  create(): unknown;
+  readonly blockLen: number;
+  readonly outputLen: number;
 }
 
 // The first four header bytes with the Length field patched, fed before bytes[4..end).
 const patchedHead = new Uint8Array(4);
 
+/** HMAC (RFC 2104) whose keyed inner and outer states are computed once. */
+class CachedHmac {
+  readonly #inner: HashState;
+  readonly #outer: HashState;
+  // Reused working copies and inner digest, so a MAC allocates (almost) nothing.
+  readonly #innerWork: HashState;
+  readonly #outerWork: HashState;
+  readonly #innerDigest: Uint8Array;
+
+  constructor(hash: HashFn, key: Uint8Array) {
+    const pad = new Uint8Array(hash.blockLen);
+    const k = key.length > hash.blockLen ? digest(hash, key) : key;
+    pad.set(k);
+    for (let i = 0; i < pad.length; i++) pad[i]! ^= 0x36;
+    this.#inner = hash.create() as HashState;
+    this.#inner.update(pad);
+    for (let i = 0; i < pad.length; i++) pad[i]! ^= 0x36 ^ 0x5c;
+    this.#outer = hash.create() as HashState;
+    this.#outer.update(pad);
+    pad.fill(0);
+    this.#innerWork = this.#inner._cloneInto();
+    this.#outerWork = this.#outer._cloneInto();
+    this.#innerDigest = new Uint8Array(hash.outputLen);
+  }
+
+  /** HMAC of `patchedHead ‖ bytes[4..end)` into `out` (at least outputLen bytes). */
+  mac(bytes: Uint8Array, end: number, out: Uint8Array): void {
+    const i = this.#inner._cloneInto(this.#innerWork);
+    i.update(patchedHead);
+    i.update(bytes.subarray(4, end));
+    i.digestInto(this.#innerDigest);
+    const o = this.#outer._cloneInto(this.#outerWork);
+    o.update(this.#innerDigest);
+    o.digestInto(out);
+  }
+}
+
+function digest(hash: HashFn, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(hash.outputLen);
+  const h = hash.create() as HashState;
+  h.update(data);
+  h.digestInto(out);
+  return out;
+}
+
 /**
  * A MESSAGE-INTEGRITY key with cached HMAC state: create one per credential (for ICE, per
- * remote/local password) and reuse it for every message.
+ * remote/local password) and reuse it for every message. Not safe to share across threads
+ * (it reuses scratch state), which JavaScript's run-to-completion model makes moot.
  */
 export class IntegrityKey {
   /** The raw key bytes (a copy of what the constructor got). */
@@ -44,33 +89,21 @@ export class IntegrityKey {
   /**
    * Computes the HMAC STUN integrity covers: the message `bytes[0..end)` as if its header
    * Length field were `lengthField` (RFC 8489 §14.5, §14.6). Writes the full digest (20 or 32
-   * bytes) into `out`. Low level: the builder and the verifiers call this.
+   * bytes) into `out`, which must hold at least that many. Low level: the builder and the
+   * verifiers call this.
    */
   mac(algorithm: MacAlgorithm, bytes: Uint8Array, end: number, lengthField: number, out: Uint8Array): void {
-    const state = algorithm === 'sha1' ? this.#state1() : this.#state256();
-    const h = state.template._cloneInto(state.work);
     patchedHead[0] = bytes[0]!;
     patchedHead[1] = bytes[1]!;
     patchedHead[2] = lengthField >>> 8;
     patchedHead[3] = lengthField & 0xff;
-    h.update(patchedHead);
-    h.update(bytes.subarray(4, end));
-    h.digestInto(out);
-  }
-
-  #state1(): CachedHmac {
-    if (this.#sha1 === undefined) this.#sha1 = this.#create(sha1);
-    return this.#sha1;
-  }
-
-  #state256(): CachedHmac {
-    if (this.#sha256 === undefined) this.#sha256 = this.#create(sha256);
-    return this.#sha256;
-  }
-
-  #create(hash: typeof sha1 | typeof sha256): CachedHmac {
-    const template = new _HMAC(hash, this.key) as unknown as Mac;
-    return { template, work: template._cloneInto() };
+    if (algorithm === 'sha1') {
+      if (this.#sha1 === undefined) this.#sha1 = new CachedHmac(sha1, this.key);
+      this.#sha1.mac(bytes, end, out);
+    } else {
+      if (this.#sha256 === undefined) this.#sha256 = new CachedHmac(sha256, this.key);
+      this.#sha256.mac(bytes, end, out);
+    }
   }
 }
 

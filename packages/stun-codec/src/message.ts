@@ -21,6 +21,7 @@ import {
   parseUnknownAttributes,
 } from './attributes.ts';
 import { AttrType, classOf, HEADER_LENGTH, type MessageClass, methodOf } from './constants.ts';
+import { type NonceCookie, parseNonceCookie } from './nonce-cookie.ts';
 
 /** One attribute as yielded by {@link StunMessage.attributes}. */
 export interface RawAttribute {
@@ -211,6 +212,11 @@ export class StunMessage {
   /** NONCE (RFC 8489 §14.10). See {@link parseNonceCookie} for the security-feature prefix. */
   nonce(): string | undefined {
     return this.#text(AttrType.Nonce);
+  }
+  /** The RFC 8489 nonce cookie at the start of NONCE (security features), if there is one. */
+  nonceCookie(): NonceCookie | undefined {
+    const n = this.nonce();
+    return n === undefined ? undefined : parseNonceCookie(n);
   }
   /** SOFTWARE (RFC 8489 §14.14). */
   software(): string | undefined {
