@@ -86,6 +86,8 @@ interface Request {
   answeredChallenge: boolean;
   staleRetries: number;
   redirected: boolean;
+  /** Whether the first STUN transaction (with `firstId`) has been sent. */
+  started: boolean;
 }
 
 interface AuthCacheEntry {
@@ -204,12 +206,13 @@ export class StunClient implements Machine<StunClientEvent> {
       answeredChallenge: false,
       staleRetries: 0,
       redirected: false,
+      started: false,
     };
     // Reuse a challenge learned from an earlier success with the same server and credentials.
     if (credentials.type === 'long-term') req.challenge = this.#cachedChallenge(destKey, credentials);
     this.#byId.set(id, req);
     this.stats.requests++;
-    if (this.#limiter.acquire(destKey, req)) this.#start(req, now, firstId);
+    if (this.#limiter.acquire(destKey, req)) this.#start(req, now);
     return id;
   }
 
@@ -379,7 +382,10 @@ export class StunClient implements Machine<StunClientEvent> {
 
   // ---------------------------------------------------------------- internals
 
-  #start(req: Request, now: number, stunId: Uint8Array = this.#newTransactionId()): void {
+  #start(req: Request, now: number): void {
+    // The first STUN transaction uses the ID the caller was given; retries draw new ones.
+    const stunId = req.started ? this.#newTransactionId() : req.firstId;
+    req.started = true;
     const rto = req.options.rto ?? this.#rtos.rto(req.destKey, now);
     const attempt = this.#buildAttempt(req, stunId, rto);
     req.state = { kind: 'in-flight', attempt };
