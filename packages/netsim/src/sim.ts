@@ -371,15 +371,22 @@ export class Sim {
     this.#send({ network, from: local, to, payload, packet, copy: 0, hop: 0, origin: ep.host.name });
   }
 
-  /** Puts one hop on `hop.network`: routing, MTU, loss, delay, duplication. */
+  /**
+   * Puts one hop on `hop.network`: routing, MTU, loss, delay, duplication — the network's
+   * conditions plus the access links of the sending host (first hop only: later hops leave a
+   * NAT) and of the receiving host.
+   */
   #send(hop: Hop): void {
     const net = hop.network;
     const c = net.conditions;
-    if (hop.payload.length > c.mtu) {
+    const node = net.nodes.get(hop.to.address);
+    const up = hop.hop === 0 ? net.accessLinks.get(hop.from.address) : undefined;
+    const down = node instanceof Host ? net.accessLinks.get(hop.to.address) : undefined;
+    const size = hop.payload.length;
+    if (size > c.mtu || (up && size > up.mtu) || (down && size > down.mtu)) {
       this.#drop(hop, 'too-big', net.name);
       return;
     }
-    const node = net.nodes.get(hop.to.address);
     let target: Target;
     if (node instanceof Host) target = { kind: 'host', host: node };
     else if (node instanceof Nat) target = { kind: 'nat-outside', nat: node };
@@ -388,13 +395,16 @@ export class Sim {
       this.#drop(hop, 'no-host', net.name);
       return;
     }
-    if (net.rng.chance(c.loss)) {
+    const rng = net.rng;
+    if (rng.chance(c.loss) || (up && rng.chance(up.loss)) || (down && rng.chance(down.loss))) {
       this.#drop(hop, 'loss', net.name);
       return;
     }
-    this.#schedule(hop, target, hop.copy, hop.payload, sampleDelay(c, net.rng));
-    if (net.rng.chance(c.duplicate)) {
-      this.#schedule(hop, target, ++this.#copyId, hop.payload.slice(), sampleDelay(c, net.rng));
+    const delay = () =>
+      sampleDelay(c, rng) + (up ? sampleDelay(up, rng) : 0) + (down ? sampleDelay(down, rng) : 0);
+    this.#schedule(hop, target, hop.copy, hop.payload, delay());
+    if (rng.chance(c.duplicate) || (up && rng.chance(up.duplicate)) || (down && rng.chance(down.duplicate))) {
+      this.#schedule(hop, target, ++this.#copyId, hop.payload.slice(), delay());
     }
   }
 

@@ -28,6 +28,8 @@ export class Network {
   gateway: Nat | undefined;
   /** @internal this network's own random stream (loss, delay, duplication). */
   readonly rng: Rng;
+  /** @internal address → the access-link conditions of a host interface that has its own. */
+  readonly accessLinks = new Map<string, LinkConditions>();
 
   /** @internal use `Sim.network`. */
   constructor(name: string, conditions: Partial<LinkConditions>, rng: Rng) {
@@ -58,6 +60,12 @@ export class Network {
 export interface HostInterface {
   readonly network: Network;
   readonly address: string;
+  /**
+   * The host's own access link on that network (a slow uplink, a flaky Wi-Fi): its conditions
+   * add to the network's on every hop leaving or reaching this address — delays add, losses and
+   * duplications compound, the smaller MTU wins.
+   */
+  readonly link?: Partial<LinkConditions>;
 }
 
 /** An event a machine emitted, stamped with the virtual time it was collected at. */
@@ -166,6 +174,9 @@ export class Host {
     this.#ctx = ctx;
     this.name = name;
     this.interfaces = interfaces;
+    for (const i of interfaces) {
+      if (i.link) i.network.accessLinks.set(i.address, resolveLink(PERFECT_LINK, i.link));
+    }
   }
 
   /** The first address. */
@@ -210,6 +221,16 @@ export class Host {
   /** The endpoint with that name. */
   endpoint(name: string): Endpoint<Machine<unknown>> | undefined {
     return this.endpoints.find((e) => e.name === name);
+  }
+
+  /** Changes the access-link conditions of one of its addresses (default: the first) from now on. */
+  configureLink(conditions: Partial<LinkConditions>, address: string = this.address): void {
+    const network = this.networkOf(address);
+    if (!network) throw new Error(`host ${this.name} has no address ${address}`);
+    network.accessLinks.set(
+      address,
+      resolveLink(network.accessLinks.get(address) ?? PERFECT_LINK, conditions),
+    );
   }
 
   /** The network an address of this host is on. */

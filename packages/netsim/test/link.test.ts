@@ -105,6 +105,50 @@ describe('link conditions over many datagrams', () => {
     ]);
   });
 
+  it('a host’s access link adds to the network: delays add, losses compound, the smaller MTU wins', () => {
+    const sim = new Sim({ seed: 2 });
+    const internet = sim.network('internet', { latency: 20, loss: 0.1 });
+    const far = sim.host('far', {
+      interfaces: [{ network: internet, address: '198.51.100.1', link: { latency: 80 } }],
+    });
+    const flaky = sim.host('flaky', {
+      interfaces: [{ network: internet, address: '198.51.100.2', link: { loss: 0.1, mtu: 500 } }],
+    });
+    const near = sim.host('near', { network: internet, address: '198.51.100.3' });
+    const atFar = far.add(new Peer(), { port: 1 });
+    const atNear = near.add(new Peer(), { port: 1 });
+    flaky.add(new Ticker(socketAddress('198.51.100.3', 1), 1, N));
+    near.add(new Ticker(socketAddress('198.51.100.1', 1), 1, 1000));
+    sim.runUntilIdle();
+    // Both directions of a hop see the access link: near → far takes 20 + 80.
+    expect(new Set(atFar.events.map((e) => e.time - Number(e.event.text)))).toEqual(new Set([100]));
+    // flaky → near: 1 − 0.9 × 0.9 = 19% lost.
+    const lost = N - atNear.events.length;
+    expect(Math.abs(lost - 0.19 * N)).toBeLessThan(5 * Math.sqrt(N * 0.19 * 0.81));
+    const p = flaky.add(new Peer(), { port: 2 });
+    p.act((m) => m.send(socketAddress('198.51.100.3', 1), new Uint8Array(501)));
+    sim.runUntilIdle();
+    expect(sim.trace.at(-1)).toMatchObject({ verdict: 'dropped', reason: 'too-big' });
+  });
+
+  it('configureLink takes a host offline and back', () => {
+    const sim = new Sim();
+    const net = sim.network('lan', { latency: 1 });
+    const a = sim.host('a', { network: net, address: '10.0.0.1' });
+    const b = sim.host('b', { network: net, address: '10.0.0.2' });
+    const sink = b.add(new Peer(), { port: 9 });
+    a.add(new Ticker(socketAddress('10.0.0.2', 9), 10, 30));
+    sim.runUntil(95);
+    b.configureLink({ loss: 1 });
+    sim.runUntil(195);
+    b.configureLink({ loss: 0 });
+    sim.runUntilIdle();
+    expect(sink.events.map((e) => Number(e.event.text))).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i),
+      ...Array.from({ length: 10 }, (_, i) => i + 20),
+    ]);
+  });
+
   it('rejects nonsense conditions', () => {
     const sim = new Sim();
     expect(() => sim.network('x', { loss: 2 })).toThrow(RangeError);
