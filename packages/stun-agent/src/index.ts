@@ -1,4 +1,9 @@
 export { addressKey, canonicalIp, sameAddress } from './address.ts';
+export {
+  BindingDiscovery,
+  type BindingDiscoveryEvent,
+  type BindingDiscoveryOptions,
+} from './binding-discovery.ts';
 export { StunClient } from './client.ts';
 export type {
   ClientInputVerdict,
