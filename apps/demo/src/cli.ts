@@ -1,47 +1,29 @@
-// `pnpm demo`: reduced version while the protocol packages land. Binds one UDP socket on
-// loopback, runs the multiplexer over it, sends it a few datagrams of each RFC 7983 class and
-// prints where each went.
-import { createSocket } from 'node:dgram';
-import { Mux } from './mux.ts';
+// `pnpm demo [serve ...]`: the natkit demo app. Runs on Node (io-node) or Deno (io-deno).
+import { runDefaultDemo } from './demo-default.ts';
+import { selectRuntime } from './select-runtime.ts';
 
-const socket = createSocket('udp4');
-await new Promise<void>((resolve, reject) => {
-  socket.once('error', reject);
-  socket.bind(0, '127.0.0.1', () => resolve());
-});
-const local = socket.address();
-const mux = new Mux({
-  onData: (s, p, kind) => console.log(`  data  ${kind.padEnd(12)} ${p.length} B from session ${s.id}`),
-});
-const peer = createSocket('udp4');
-await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', () => resolve()));
-const peerAddr = { address: '127.0.0.1', port: peer.address().port, family: 'IPv4' as const };
-mux.bindSession('peer', peerAddr);
-
-const samples: [string, Uint8Array][] = [
-  ['rtp', Uint8Array.of(0x80, 0x60, 0, 1)],
-  ['dtls', Uint8Array.of(23, 0xfe, 0xfd)],
-  ['junk', Uint8Array.of(0xff, 0)],
-];
-let received = 0;
-const done = new Promise<void>((resolve) => {
-  socket.on('message', (msg, rinfo) => {
-    const verdict = mux.handleInput(
-      new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength),
-      {
-        address: rinfo.address,
-        port: rinfo.port,
-        family: 'IPv4',
-      },
-      performance.now(),
-    );
-    console.log(`  in    ${msg.length} B → ${verdict}`);
-    if (++received === samples.length) resolve();
-  });
-});
-console.log(`natkit demo (reduced): one socket on ${local.address}:${local.port}`);
-for (const [, bytes] of samples) peer.send(bytes, local.port, '127.0.0.1');
-await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
-console.log(`routed ${JSON.stringify(mux.stats.routed)} dropped ${JSON.stringify(mux.stats.dropped)}`);
-socket.close();
-peer.close();
+const rt = await selectRuntime();
+const [command, ...rest] = process.argv.slice(2);
+let code: number;
+switch (command) {
+  case undefined:
+  case 'run':
+    code = await runDefaultDemo(rt, { sessions: 8, pings: 10, deadlineMs: 20_000 });
+    break;
+  case 'serve': {
+    const { runServe } = await import('./serve.ts');
+    code = await runServe(rt, rest);
+    break;
+  }
+  case 'help':
+  case '--help':
+  case '-h':
+    console.log(`usage: pnpm demo                 offline demo over loopback (exits 0 when green)
+       pnpm demo serve [--host 127.0.0.1] [--port 3478] [--http-port 8080] [--stun host:port ...]`);
+    code = 0;
+    break;
+  default:
+    console.error(`unknown command ${JSON.stringify(command)} (try: pnpm demo help)`);
+    code = 2;
+}
+process.exit(code);

@@ -76,6 +76,7 @@ export type DropReason =
   | 'stun-malformed'
   | 'stun-unmatched-response'
   | 'stun-no-route'
+  | 'ice-unknown-ufrag'
   | 'stun-indication'
   | 'data-no-session'
   | 'transmit-overflow'
@@ -87,6 +88,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'stun-malformed',
   'stun-unmatched-response',
   'stun-no-route',
+  'ice-unknown-ufrag',
   'stun-indication',
   'data-no-session',
   'transmit-overflow',
@@ -121,6 +123,11 @@ export interface MuxOptions {
    * call (zero copy). Without it they are queued as `data` events holding a copy.
    */
   onData?: (session: Session, payload: Uint8Array, kind: DataKind, from: SocketAddress) => void;
+  /**
+   * Picks the session of a datagram when several sessions share its remote address; return
+   * `undefined` to drop it (`data-no-session`). Default: the latest bound.
+   */
+  pickSession?: (sessions: readonly Session[], payload: Uint8Array, kind: DataKind) => Session | undefined;
   /**
    * How long an outstanding request's transaction ID keeps routing responses to its sender.
    * Default 64 s: beyond RFC 8489's 39.5 s (Rc = 7, Rm = 16, RTO 500 ms). Entries live between
@@ -161,7 +168,7 @@ const ROUTES: readonly Route[] = ['stun-server', 'ice', 'response', 'data'];
  * - STUN responses → the child that sent the request, by transaction ID (learnt from the
  *   child's own outbound requests as they pass through `pollTransmit`);
  * - STUN requests with USERNAME → the `ice` child owning the ufrag (or the default ICE route);
- * - other STUN requests → the `stun-server` child;
+ * - other STUN requests → the `stun-server` child (and USERNAME'd ones too while no ICE child exists);
  * - DTLS / RTP / RTCP / ZRTP / TURN ChannelData from a bound session's remote → the application;
  * - everything else is dropped and counted per reason.
  *
@@ -188,7 +195,7 @@ export class Mux implements Machine<MuxEvent> {
   readonly #txLifetime: number;
 
   // Sessions by remote address, then port: no string built per data packet.
-  readonly #sessionsByRemote = new Map<string, Map<number, SessionRecord>>();
+  readonly #sessionsByRemote = new Map<string, Map<number, SessionRecord[]>>();
   readonly #sessionsById = new Map<string, SessionRecord>();
 
   // Children that may have output, in the order they were touched.
@@ -204,6 +211,7 @@ export class Mux implements Machine<MuxEvent> {
   readonly #maxEvents: number;
 
   readonly #onData: MuxOptions['onData'];
+  readonly #pickSession: MuxOptions['pickSession'];
   #now = 0;
 
   readonly stats: MuxStats = {
@@ -220,6 +228,7 @@ export class Mux implements Machine<MuxEvent> {
 
   constructor(options: MuxOptions = {}) {
     this.#onData = options.onData;
+    this.#pickSession = options.pickSession;
     this.#txLifetime = options.transactionLifetime ?? 64_000;
     this.#maxQueue = options.maxQueuedTransmits ?? 4096;
     this.#maxEvents = options.maxQueuedEvents ?? 4096;
@@ -308,13 +317,22 @@ export class Mux implements Machine<MuxEvent> {
     }
   }
 
+  /** The latest `now` any call brought in. */
+  get now(): number {
+    return this.#now;
+  }
+
   get childCount(): number {
     return this.#children.size;
   }
 
   // ---------------------------------------------------------------- sessions
 
-  /** Non-STUN datagrams from `remote` belong to session `id` from now on. */
+  /**
+   * Non-STUN datagrams from `remote` belong to session `id` from now on. Several sessions may
+   * share one remote transport address (a peer with one socket for all of them, like us): then
+   * `pickSession` tells them apart by content (an RTP SSRC, a DTLS connection ID, ...).
+   */
   bindSession(id: string, remote: SocketAddress, child?: Child): Session {
     this.unbindSession(id);
     const rec = child === undefined ? undefined : this.#rec(child);
@@ -333,9 +351,9 @@ export class Mux implements Machine<MuxEvent> {
       ports = new Map();
       this.#sessionsByRemote.set(remote.address, ports);
     }
-    const previous = ports.get(remote.port);
-    if (previous !== undefined) this.#sessionsById.delete(previous.id);
-    ports.set(remote.port, s);
+    const shared = ports.get(remote.port);
+    if (shared === undefined) ports.set(remote.port, [s]);
+    else shared.push(s);
     this.#sessionsById.set(id, s);
     return s;
   }
@@ -345,8 +363,11 @@ export class Mux implements Machine<MuxEvent> {
     if (s === undefined) return false;
     this.#sessionsById.delete(id);
     const ports = this.#sessionsByRemote.get(s.remote.address);
-    if (ports?.get(s.remote.port) === s) {
-      ports.delete(s.remote.port);
+    const shared = ports?.get(s.remote.port);
+    if (ports !== undefined && shared !== undefined) {
+      const i = shared.indexOf(s);
+      if (i >= 0) shared.splice(i, 1);
+      if (shared.length === 0) ports.delete(s.remote.port);
       if (ports.size === 0) this.#sessionsByRemote.delete(s.remote.address);
     }
     return true;
@@ -489,14 +510,14 @@ export class Mux implements Machine<MuxEvent> {
           findAttribute(b, ATTR_USERNAME) >= 0 &&
           (this.#defaultIce !== undefined || this.#ufragRoutes.size > 0)
         ) {
+          // An ICE check (RFC 8445 §7.2.2). One for a ufrag nobody owns (a closed session) is
+          // not the server's business: answering it unauthenticated would only confuse the peer.
           const ufrag = this.#ufragRoutes.size > 0 ? usernameUfrag(b) : undefined;
           rec = (ufrag === undefined ? undefined : this.#ufragRoutes.get(ufrag)) ?? this.#defaultIce;
+          if (rec === undefined) return this.#drop('ice-unknown-ufrag');
           route = 'ice';
-        }
-        // Without an ICE owner, the server answers (a Binding "for anyone", or the RFC's error).
-        if (rec === undefined) {
+        } else {
           rec = this.#server;
-          route = 'stun-server';
         }
         if (rec === undefined) return this.#drop('stun-no-route');
         break;
@@ -520,7 +541,13 @@ export class Mux implements Machine<MuxEvent> {
   }
 
   #routeData(b: Uint8Array, from: SocketAddress, kind: DataKind): Verdict {
-    const s = this.#sessionAt(from);
+    const shared = this.#sessionsByRemote.get(from.address)?.get(from.port);
+    if (shared === undefined) return this.#drop('data-no-session');
+    const s = (
+      shared.length === 1 || this.#pickSession === undefined
+        ? shared[shared.length - 1]
+        : this.#pickSession(shared, b, kind)
+    ) as SessionRecord | undefined;
     if (s === undefined) return this.#drop('data-no-session');
     s.datagramsIn++;
     s.bytesIn += b.length;
@@ -530,8 +557,10 @@ export class Mux implements Machine<MuxEvent> {
     return 'data';
   }
 
+  /** The latest session bound to `from` (for keepalives, any of them will do). */
   #sessionAt(from: SocketAddress): SessionRecord | undefined {
-    return this.#sessionsByRemote.get(from.address)?.get(from.port);
+    const shared = this.#sessionsByRemote.get(from.address)?.get(from.port);
+    return shared?.[shared.length - 1];
   }
 
   #drop(reason: DropReason): DropReason {

@@ -95,9 +95,20 @@ describe('Mux routing', () => {
     expect(mux.handleInput(stunFrame(0, 1, 'ufA1:remote'), REMOTE, 0)).toBe('ice');
     expect(mux.handleInput(stunFrame(0, 2, 'other:remote'), REMOTE, 0)).toBe('ice');
     expect(mux.handleInput(stunFrame(0, 3), REMOTE, 0)).toBe('stun-server');
+    mux.remove(mux.add(new Recorder(), { role: 'client' }));
     expect(iceA.inputs.map(txidOf)).toEqual([1]);
     expect(router.inputs.map(txidOf)).toEqual([2]);
     expect(server.inputs).toBe(1);
+  });
+
+  it('drops checks for a ufrag nobody owns when there is no default ICE route', () => {
+    const mux = new Mux();
+    mux.add(new FakeServer(), { role: 'stun-server' });
+    const ice = mux.add(new Recorder(), { role: 'ice', ufrags: ['mine'] });
+    expect(mux.handleInput(stunFrame(0, 1, 'gone:x'), REMOTE, 0)).toBe('ice-unknown-ufrag');
+    expect(mux.handleInput(stunFrame(0, 2, 'mine:x'), REMOTE, 0)).toBe('ice');
+    mux.remove(ice);
+    expect(mux.handleInput(stunFrame(0, 3, 'mine:x'), REMOTE, 0)).toBe('stun-server');
   });
 
   it('without an ICE child the server gets USERNAME requests; without a server they are dropped', () => {

@@ -1,0 +1,32 @@
+import { bindUdp } from '@natkit/io-deno';
+import type { Machine } from '@natkit/sans-io';
+import type { BoundSocket, Runtime } from './runtime.ts';
+
+interface DenoGlobal {
+  version: { deno: string };
+  execPath(): string;
+}
+const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
+
+export const denoRuntime: Runtime = {
+  name: `deno ${deno.version.deno} + @natkit/io-deno`,
+  now: () => performance.now(),
+  async bind(machine: Machine<unknown>, address: string, port: number): Promise<BoundSocket> {
+    const driver = await bindUdp(machine, { address, port });
+    const local = driver.localAddress;
+    if (local === undefined) throw new Error('socket bound without an address');
+    return {
+      localAddress: local,
+      update: (fn) => driver.update(fn),
+      get counters() {
+        return { datagramsIn: driver.stats.datagramsIn, datagramsOut: driver.stats.datagramsOut };
+      },
+      close: () => driver.close(),
+    };
+  },
+  // The root deno.json maps @natkit/* to the sources and enables unstable net.
+  scriptCommand: (script) => ({
+    command: deno.execPath(),
+    args: ['run', '--allow-all', '--unstable-net', script],
+  }),
+};

@@ -1,0 +1,132 @@
+// The real machines (StunServer, StunClient, ICE agents) behind two multiplexers, on a lossy
+// simulated internet with a NAT in between (netsim, virtual time).
+import { NatPresets, Sim, socketAddress } from '@natkit/netsim';
+import type { SocketAddress } from '@natkit/sans-io';
+import { describe, expect, it } from 'vitest';
+import { type HostEvent, type IceSession, NatHost } from '../src/host.ts';
+import { decodePing, encodePing } from '../src/rtp.ts';
+
+function world(loss: number) {
+  const sim = new Sim({ seed: 7 });
+  const internet = sim.network('internet', { latency: 15, jitter: 3, loss });
+  const home = sim.network('home', { latency: 1 });
+  sim.nat('router', {
+    inside: home,
+    outside: internet,
+    externalAddress: '203.0.113.7',
+    ...NatPresets.portRestrictedCone,
+  });
+  const server = sim.host('server', { network: internet, address: '198.51.100.1' });
+  const laptop = sim.host('laptop', { network: home, address: '192.168.1.10' });
+  const serverAddr = socketAddress('198.51.100.1', 3478);
+  const laptopAddr = socketAddress('192.168.1.10', 5000);
+
+  const aEvents: HostEvent[] = [];
+  const bEvents: HostEvent[] = [];
+  const echoesAtB = new Map<string, number>();
+  // A: the public natkit server (lite ICE), echoing application data.
+  const a: NatHost = new NatHost({
+    localAddress: serverAddr,
+    random: sim.randomSource('a'),
+    onEvent: (e) => aEvents.push(e),
+    onData: (s, p) => a.send(s, p),
+  });
+  // B: behind the NAT, controlling agents; counts echoes per session (by SSRC routing at A and B).
+  const b: NatHost = new NatHost({
+    localAddress: laptopAddr,
+    random: sim.randomSource('b'),
+    onEvent: (e) => bEvents.push(e),
+    onData: (s: IceSession, p) => {
+      const ping = decodePing(p);
+      if (ping?.ssrc === s.ssrc) echoesAtB.set(s.id, (echoesAtB.get(s.id) ?? 0) + 1);
+    },
+  });
+  const ea = server.add(a.mux, { port: 3478, name: 'a' });
+  const eb = laptop.add(b.mux, { port: 5000, name: 'b' });
+  return { sim, a, b, ea, eb, aEvents, bEvents, echoesAtB, serverAddr };
+}
+
+function connect(w: ReturnType<typeof world>, n: number): [IceSession, IceSession][] {
+  const pairs: [IceSession, IceSession][] = [];
+  for (let i = 0; i < n; i++) {
+    const sa = w.ea.act(() => w.a.createSession({ mode: 'lite' }, w.sim.now));
+    const sb = w.eb.act(() =>
+      w.b.createSession(
+        {
+          mode: 'full',
+          remote: sa.local,
+          remoteCandidates: [sa.candidate],
+          ssrc: sa.ssrc,
+        },
+        w.sim.now,
+      ),
+    );
+    pairs.push([sa, sb]);
+  }
+  w.sim.runUntil(() => pairs.every(([x, y]) => x.state === 'connected' && y.state === 'connected'), {
+    timeout: 30_000,
+  });
+  return pairs;
+}
+
+describe('NatHost over netsim', () => {
+  it('discovers the NAT mapping through the other host’s StunServer', () => {
+    const w = world(0);
+    w.eb.act(() => w.b.discover([w.serverAddr], w.sim.now));
+    w.sim.runUntil(() => w.bEvents.some((e) => e.type === 'mapped-address'), { timeout: 5000 });
+    const e = w.bEvents.find((x) => x.type === 'mapped-address') as Extract<
+      HostEvent,
+      { type: 'mapped-address' }
+    >;
+    expect(e.mapped.address).toBe('203.0.113.7');
+    expect(w.b.publicAddress).toEqual(e.mapped);
+    expect(w.a.mux.stats.routed['stun-server']).toBe(1);
+    expect(w.b.mux.stats.routed.response).toBe(1);
+  });
+
+  it('connects many sessions through one socket each side, with 5 % loss, and keeps their data apart', () => {
+    const w = world(0.05);
+    const pairs = connect(w, 12);
+    // A saw every session from the NAT's one external address: peer-reflexive, shared.
+    const remotes = new Set(
+      pairs.map(([sa]) => `${sa.selected?.remote.address}:${sa.selected?.remote.port}`),
+    );
+    expect(remotes.size).toBe(1);
+    expect([...remotes][0]).toMatch(/^203\.0\.113\.7:/);
+    for (let k = 0; k < 5; k++) {
+      w.eb.act(() => {
+        for (const [, sb] of pairs) w.b.send(sb, encodePing(k, sb.ssrc, w.sim.now));
+      });
+      w.sim.runFor(20);
+    }
+    w.sim.runFor(500);
+    let echoes = 0;
+    for (const [, sb] of pairs) echoes += w.echoesAtB.get(sb.id) ?? 0;
+    expect(echoes).toBeGreaterThan(pairs.length * 5 * 0.8); // 5 % loss each way
+    for (const [sa] of pairs) expect(w.a.mux.session(sa.id)?.datagramsIn ?? 0).toBeGreaterThan(0);
+    expect(w.a.mux.stats.dropped['data-no-session']).toBe(0);
+    expect(w.a.mux.stats.dropped['stun-unmatched-response']).toBe(0);
+  });
+
+  it('keeps consent alive for a minute without busy loops, then closes sessions cleanly', () => {
+    const w = world(0);
+    const pairs = connect(w, 3);
+    w.sim.runFor(60_000); // netsim throws on a busy loop
+    for (const [sa, sb] of pairs) {
+      expect(sa.state).toBe('connected');
+      expect(sb.state).toBe('connected');
+    }
+    const router = w.a.router.machine;
+    expect(router.size).toBe(3);
+    w.ea.act(() => w.a.closeSession(pairs[0]![0].id, w.sim.now));
+    expect(router.size).toBe(2);
+    expect(w.a.sessionCount).toBe(2);
+    w.sim.runFor(40_000);
+    // B's consent checks for the closed session now go unanswered (no owner for the ufrag): it fails.
+    expect(pairs[0]![1].state).toBe('failed');
+    expect(router.stats.unknownUfrag).toBeGreaterThan(0);
+    expect(pairs[1]![1].state).toBe('connected');
+  });
+});
+
+export type { SocketAddress };
