@@ -31,7 +31,7 @@ export class Network {
   /** @internal address → the access-link conditions of a host interface that has its own. */
   readonly accessLinks = new Map<string, LinkConditions>();
 
-  /** @internal use `Sim.network`. */
+  /** Not for direct use: call `Sim.network`. */
   constructor(name: string, conditions: Partial<LinkConditions>, rng: Rng) {
     this.name = name;
     this.#conditions = resolveLink(PERFECT_LINK, conditions);
@@ -101,7 +101,7 @@ export class Endpoint<M extends Machine<unknown>> {
   removed = false;
   #ctx: SimContext;
 
-  /** @internal use `Host.add`. */
+  /** Not for direct use: call `Host.add`. */
   constructor(ctx: SimContext, host: Host, name: string, machine: M, locals: SocketAddress[]) {
     this.#ctx = ctx;
     this.host = host;
@@ -168,7 +168,7 @@ export class Host {
   #nextEphemeral = 49152;
   #ctx: SimContext;
 
-  /** @internal use `Sim.host`. */
+  /** Not for direct use: call `Sim.host`. */
   constructor(ctx: SimContext, name: string, interfaces: readonly HostInterface[]) {
     if (interfaces.length === 0) throw new TypeError(`host ${name} needs at least one address`);
     this.#ctx = ctx;
@@ -279,7 +279,7 @@ export class Nat {
   readonly table: NatTable;
   #ctx: SimContext;
 
-  /** @internal use `Sim.nat`. */
+  /** Not for direct use: call `Sim.nat`. */
   constructor(
     ctx: SimContext,
     name: string,
