@@ -400,11 +400,9 @@ export class Sim {
       this.#drop(hop, 'loss', net.name);
       return;
     }
-    const delay = () =>
-      sampleDelay(c, rng) + (up ? sampleDelay(up, rng) : 0) + (down ? sampleDelay(down, rng) : 0);
-    this.#schedule(hop, target, hop.copy, hop.payload, delay());
+    this.#schedule(hop, target, hop.copy, hop.payload, delayOver(c, up, down, rng));
     if (rng.chance(c.duplicate) || (up && rng.chance(up.duplicate)) || (down && rng.chance(down.duplicate))) {
-      this.#schedule(hop, target, ++this.#copyId, hop.payload.slice(), delay());
+      this.#schedule(hop, target, ++this.#copyId, hop.payload.slice(), delayOver(c, up, down, rng));
     }
   }
 
@@ -564,4 +562,14 @@ export class Sim {
       by,
     });
   }
+}
+
+/** One draw of a hop's delay: the network's plus the access links' at either end. */
+function delayOver(
+  c: LinkConditions,
+  up: LinkConditions | undefined,
+  down: LinkConditions | undefined,
+  rng: Rng,
+): number {
+  return sampleDelay(c, rng) + (up ? sampleDelay(up, rng) : 0) + (down ? sampleDelay(down, rng) : 0);
 }
