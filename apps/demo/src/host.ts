@@ -66,6 +66,8 @@ export interface CreateSessionOptions {
   local?: IceCredentials;
   /** The session's RTP SSRC; random when absent. */
   ssrc?: number;
+  /** The session's id (e.g. for a URL); default our ufrag. */
+  id?: string;
 }
 
 const cryptoRandom: RandomSource = (b) => {
@@ -158,7 +160,8 @@ export class NatHost {
   /** A new ICE session with a host candidate on our one socket. */
   createSession(options: CreateSessionOptions, now: number): IceSession {
     const local = options.local ?? generateCredentials(this.#random);
-    if (this.#sessions.has(local.ufrag)) throw new Error(`session ${local.ufrag} exists`);
+    const id = options.id ?? local.ufrag;
+    if (this.#sessions.has(id)) throw new Error(`session ${id} exists`);
     let agent: IceAgent | ControllingAgent;
     let candidate: Candidate;
     if (options.mode === 'lite') {
@@ -181,7 +184,6 @@ export class NatHost {
       });
       candidate = hostCandidate(this.localAddress);
     }
-    const id = local.ufrag;
     let ssrc = options.ssrc;
     if (ssrc === undefined) {
       const b = new Uint8Array(4);
