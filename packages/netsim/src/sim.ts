@@ -36,7 +36,7 @@ export interface NatOptions extends Partial<NatBehaviourConfig> {
   externalAddress: string;
 }
 
-/** Limits of a `run*` call. */
+/** Limits of `runUntil(predicate)` and `runUntilIdle()`. */
 export interface RunOptions {
   /** Give up (throw a `timeout` {@link SimError}) after this much virtual time, ms. Default 600 000. */
   timeout?: number;
@@ -204,7 +204,7 @@ export class Sim {
       if (next === undefined) {
         throw new SimError('idle', 'nothing left to do and the condition is false', this.#now);
       }
-      this.#checkDeadline(next, deadline);
+      this.#checkDeadline(next, deadline, 'the condition is still false');
       this.#stepOnce();
     }
   }
@@ -221,7 +221,7 @@ export class Sim {
       this.#drainAll();
       const next = this.#peekTime();
       if (next === undefined) return;
-      this.#checkDeadline(next, deadline);
+      this.#checkDeadline(next, deadline, 'still busy (a periodic timer?)');
       this.#stepOnce();
     }
   }
@@ -240,10 +240,10 @@ export class Sim {
 
   // ---------------------------------------------------------------------------------------
 
-  #checkDeadline(next: number, deadline: number): void {
+  #checkDeadline(next: number, deadline: number, what: string): void {
     if (next > deadline) {
       this.#advance(deadline);
-      throw new SimError('timeout', 'the condition is still false', this.#now);
+      throw new SimError('timeout', what, this.#now);
     }
   }
 
