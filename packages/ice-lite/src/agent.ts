@@ -1,36 +1,64 @@
 import type { Machine, RandomSource, SocketAddress, Transmit } from '@natkit/sans-io';
+import { StunClient, type StunClientEvent } from '@natkit/stun-agent';
 import {
   AttrType,
   decode,
   ErrorCode,
+  type MessageBuilder,
   MessageClass,
   Method,
   type StunMessage,
   verifyFingerprint,
   verifyMessageIntegrity,
 } from '@natkit/stun-codec';
-import { type Candidate, candidatePriority, hostCandidate, sameAddress } from './candidate.ts';
+import {
+  type Candidate,
+  candidateFoundation,
+  candidatePriority,
+  hostCandidate,
+  pairPriority,
+  sameAddress,
+} from './candidate.ts';
 import { assertCredentials, defaultRandom, generateCredentials, type IceCredentials } from './credentials.ts';
+import { type CandidatePair, prflxPriority, sortPairs } from './pair.ts';
 import { holdView, integrityKey, releaseView, scratchBuilder } from './scratch.ts';
 import type { IceAgentStats, IceEvent, IceMode, IceRole, IceState, InputVerdict } from './types.ts';
 
 /** Options of {@link IceAgent}. Every field has an RFC-backed default. */
 export interface IceAgentOptions {
-  /** `lite` (default) answers checks only (RFC 8445 §2.5). */
+  /** `lite` (default) answers checks only (RFC 8445 §2.5); `full` also gathers, checks and nominates. */
   mode?: IceMode;
   /** Our ufrag/pwd; generated from `random` when absent (RFC 8839 §5.4). */
   credentials?: IceCredentials;
-  /** Randomness for credentials and tie-breakers; defaults to Web Crypto. */
+  /** Randomness for credentials, tie-breakers, transaction IDs and consent jitter; defaults to Web Crypto. */
   random?: RandomSource;
   /**
-   * RFC 7675 §5.1: consent expires 30 s after the last authenticated check on the selected pair;
-   * the agent then reports `failed`. Default 30000 ms.
+   * Full mode: the initial role (RFC 8445 §6.1.1 — the initiator controls, and a full agent
+   * controls against a lite peer). Default `controlling`. Lite agents are always controlled.
+   */
+  role?: IceRole;
+  /** Full mode: STUN servers to gather server-reflexive candidates from (RFC 8445 §5.1.1.2). */
+  stunServers?: readonly SocketAddress[];
+  /** Full mode: pacing interval Ta between new transactions (RFC 8445 §14.2). Default 50 ms. */
+  ta?: number;
+  /** Full mode: cap on candidate pairs (RFC 8445 §6.1.2.5). Default 100. */
+  maxPairs?: number;
+  /**
+   * Full mode, controlling: how long to wait for higher-priority pairs after the first valid
+   * pair before nominating the best valid pair anyway (regular nomination, RFC 8445 §8.1.1
+   * leaves the stopping criterion to the implementation). Default 1000 ms.
+   */
+  nominationDelay?: number;
+  /** Full mode: base interval of consent checks, randomised to 0.8–1.2× (RFC 7675 §5.1). Default 5000 ms. */
+  consentInterval?: number;
+  /**
+   * RFC 7675 §5.1: consent expires 30 s after the last authenticated check received (lite) or
+   * consent response received (full) on the selected pair; the agent then reports `failed`.
    */
   consentTimeout?: number;
   /**
-   * How long without an authenticated check on the selected pair before reporting
-   * `disconnected` (a check revives it). Not an RFC number: two missed consent intervals of
-   * RFC 7675 §5.1 (4–6 s each) plus slack. Default 12000 ms.
+   * How long without that before reporting `disconnected` (it recovers when consent is seen
+   * again). Not an RFC number: two missed consent intervals (4–6 s each) plus slack. Default 12000 ms.
    */
   disconnectedTimeout?: number;
   /** Bound on remote candidates (signalled + peer-reflexive); more are refused and counted. Default 64. */
@@ -39,14 +67,51 @@ export interface IceAgentOptions {
   maxQueuedTransmits?: number;
 }
 
-/** Where a pair lives: indices into the agent's candidate arrays (str0m style, no object graph). */
-interface SelectedPair {
-  /** Index into `localCandidates`. */
-  local: number;
-  /** Index into `remoteCandidates`. */
-  remote: number;
-  /** `now` of the last authenticated check received on this 5-tuple (RFC 7675 freshness). */
+/** The selected pair (RFC 8445 §8.1.1): candidates by value, so an ICE restart can flush the arrays. */
+interface Selected {
+  local: Candidate;
+  remote: Candidate;
+  /** `now` of the last consent evidence on this 5-tuple (RFC 7675). */
   refreshedAt: number;
+}
+
+/** What a StunClient request of a full agent was for. */
+type Outstanding =
+  | { kind: 'gather'; base: Candidate; server: SocketAddress }
+  | { kind: 'check'; pair: CandidatePair; nominate: boolean; controlling: boolean; generation: number }
+  | { kind: 'consent' };
+
+/** Full-mode state; absent in lite agents so an idle lite session stays small. */
+interface FullState {
+  role: IceRole;
+  /** RFC 8445 §7.1.1: 64-bit random tie-breaker for role conflicts. */
+  tieBreaker: bigint;
+  client: StunClient;
+  stunServers: readonly SocketAddress[];
+  ta: number;
+  maxPairs: number;
+  nominationDelay: number;
+  consentInterval: number;
+  /** The checklist, sorted by descending priority (RFC 8445 §6.1.2). */
+  pairs: CandidatePair[];
+  /** RFC 8445 §6.1.4.1: FIFO of pairs for triggered checks. */
+  triggered: CandidatePair[];
+  outstanding: Map<string, Outstanding>;
+  /** Gathering requests not sent yet (paced by Ta, RFC 8445 §5.1.1). */
+  gatherQueue: { base: Candidate; server: SocketAddress }[];
+  gathersPending: number;
+  gathering: 'new' | 'gathering' | 'complete';
+  /** Time of the last paced transaction; the next one is due Ta later. */
+  lastPaced: number;
+  /** Controlling: the pair a USE-CANDIDATE check is (about to be) sent for. */
+  nominating: CandidatePair | undefined;
+  /** Controlling: when the first pair succeeded (starts `nominationDelay`). */
+  firstValidAt: number | undefined;
+  /** A pair was nominated: ordinary checks end (RFC 8445 §8.1.2). */
+  concluded: boolean;
+  nextConsentAt: number;
+  /** Bumped by every restart; responses to checks of an older generation are ignored. */
+  generation: number;
 }
 
 const EMPTY: readonly Candidate[] = Object.freeze([]);
@@ -54,23 +119,35 @@ const EMPTY: readonly Candidate[] = Object.freeze([]);
 /**
  * An ICE agent (RFC 8445) as a sans-IO {@link Machine}.
  *
- * Lite mode (RFC 8445 §2.5, the lite rules of §5.2, §7.3, §8.2): the agent owns host candidates
- * given by the caller, answers connectivity checks authenticated with short-term credentials
- * (USERNAME `localUfrag:remoteUfrag`, key = local password, MESSAGE-INTEGRITY + FINGERPRINT),
- * learns peer-reflexive remote candidates, selects the pair a check with USE-CANDIDATE
- * nominates and tracks consent freshness on it (RFC 7675). It never sends a request.
+ * **Lite** (RFC 8445 §2.5, §5.2, §7.3, §8.2): owns host candidates given by the caller, answers
+ * connectivity checks authenticated with short-term credentials (USERNAME
+ * `localUfrag:remoteUfrag`, key = local password, MESSAGE-INTEGRITY + FINGERPRINT), learns
+ * peer-reflexive remote candidates, selects the pair a USE-CANDIDATE check nominates, and tracks
+ * consent freshness on it (RFC 7675). It never sends a request.
+ *
+ * **Full** (RFC 8445 §5–§8): additionally gathers server-reflexive candidates through STUN
+ * Binding transactions, pairs trickled remote candidates (RFC 8838), runs the checklist
+ * (Frozen/Waiting/In-Progress/Succeeded/Failed, Ta pacing, triggered checks, a pair cap),
+ * resolves role conflicts with the 64-bit tie-breaker (487 sent and handled), nominates
+ * (regular nomination) or accepts nominations, and sends consent checks every 4–6 s (RFC 7675).
+ * Every check is one {@link StunClient} transaction.
  *
  * Deviations and interpretations, written down:
- * - A later nomination replaces the selected pair (the peer re-nominating, e.g. Chromium after
- *   a network change), instead of RFC 8445 §8.1.1's "highest-priority nominated pair" rule for
- *   legacy aggressive nomination.
+ * - A later nomination replaces the selected pair (a peer re-nominating, e.g. Chromium after a
+ *   network change), instead of RFC 8445 §8.1.1's "highest-priority nominated pair" rule.
  * - A lite agent is always controlled against a full peer (§6.1.1); a request carrying
  *   ICE-CONTROLLED (the peer also thinks it is controlled) is answered with 487 so the full
  *   peer switches to controlling (§7.2.5.1) — the lite side cannot take the controlling role.
- * - Requests without FINGERPRINT are dropped silently (§7.3 makes it mandatory; it is also how
- *   STUN is told apart from other traffic on a shared socket).
- * - After consent expired (`failed`), nominations are ignored until `restart()` (RFC 7675 §5.1:
- *   the same credentials must not be used on that 5-tuple again).
+ * - Requests without FINGERPRINT are dropped silently (§7.3 makes it mandatory).
+ * - After consent expired (`failed`), nominations are ignored until `restart()` (RFC 7675 §5.1).
+ * - Full mode: the valid pair recorded for a successful check is the checked pair itself (data
+ *   is always sent from the base, §12.1.1); a peer-reflexive *local* candidate discovered from
+ *   the mapped address is kept in `localCandidates` but never paired.
+ * - Full mode: a triggered check for a pair already In-Progress does not cancel the running
+ *   transaction (§7.3.1.4 allows either; its response is used).
+ * - Full mode: consent checks (RFC 7675) double as the §11 keepalives, so no Binding
+ *   indications are sent on the selected pair.
+ * - One component, one data stream (rtcp-mux + BUNDLE, what WebRTC uses).
  */
 export class IceAgent implements Machine<IceEvent> {
   /** `lite` or `full` (RFC 8445 §2.5). */
@@ -93,11 +170,13 @@ export class IceAgent implements Machine<IceEvent> {
   /** Whether the peer has authenticated with `#local` yet. */
   #localUsed = false;
   #remote: IceCredentials | undefined;
+  /** Remote credentials consent checks on the selected pair keep using across a restart (RFC 7675 §5.1). */
+  #consentRemote: IceCredentials | undefined;
   #localCandidates: Candidate[] = [];
   /** Lazily allocated: an idle session with no remote candidates owns no array. */
   #remoteCandidates: Candidate[] | undefined;
   #endOfCandidates = false;
-  #selected: SelectedPair | undefined;
+  #selected: Selected | undefined;
   #state: IceState = 'new';
   #out: Transmit[] | undefined;
   #events: IceEvent[] | undefined;
@@ -105,10 +184,12 @@ export class IceAgent implements Machine<IceEvent> {
   #disconnectedTimeout: number;
   #maxRemote: number;
   #maxOut: number;
+  #full: FullState | undefined;
+  /** Last `now` seen (full mode schedules paced work relative to it). */
+  #now = 0;
 
   constructor(options: IceAgentOptions = {}) {
     this.mode = options.mode ?? 'lite';
-    if (this.mode !== 'lite') throw new Error('IceAgent: full mode is not implemented yet');
     this.#random = options.random ?? defaultRandom;
     this.#local = options.credentials ?? generateCredentials(this.#random);
     assertCredentials(this.#local, 'local');
@@ -119,11 +200,41 @@ export class IceAgent implements Machine<IceEvent> {
     }
     this.#maxRemote = positive(options.maxRemoteCandidates ?? 64, 'maxRemoteCandidates');
     this.#maxOut = positive(options.maxQueuedTransmits ?? 64, 'maxQueuedTransmits');
+    if (this.mode === 'full') {
+      const tb = new Uint8Array(8);
+      this.#random(tb);
+      let tieBreaker = 0n;
+      for (const b of tb) tieBreaker = (tieBreaker << 8n) | BigInt(b);
+      this.#full = {
+        role: options.role ?? 'controlling',
+        tieBreaker,
+        client: new StunClient({ random: this.#random, maxQueuedTransmits: this.#maxOut * 4 }),
+        stunServers: options.stunServers ?? [],
+        ta: positive(options.ta ?? 50, 'ta'),
+        maxPairs: positive(options.maxPairs ?? 100, 'maxPairs'),
+        nominationDelay: options.nominationDelay ?? 1000,
+        consentInterval: Math.max(4000 / 0.8, positive(options.consentInterval ?? 5000, 'consentInterval')),
+        pairs: [],
+        triggered: [],
+        outstanding: new Map(),
+        gatherQueue: [],
+        gathersPending: 0,
+        gathering: 'new',
+        lastPaced: Number.NEGATIVE_INFINITY,
+        nominating: undefined,
+        firstValidAt: undefined,
+        concluded: false,
+        nextConsentAt: Number.POSITIVE_INFINITY,
+        generation: 0,
+      };
+    } else if (this.mode !== 'lite') {
+      throw new RangeError(`unknown mode ${String(this.mode)}`);
+    }
   }
 
   // ---- configuration -------------------------------------------------------------------------
 
-  /** Our current credentials, for the SDP answer (`a=ice-ufrag`, `a=ice-pwd`). */
+  /** Our current credentials, for the SDP (`a=ice-ufrag`, `a=ice-pwd`). */
   get localCredentials(): IceCredentials {
     return this.#local;
   }
@@ -133,9 +244,18 @@ export class IceAgent implements Machine<IceEvent> {
     return this.#previous;
   }
 
+  get remoteCredentials(): IceCredentials | undefined {
+    return this.#remote;
+  }
+
   /** Lite agents are always controlled against a full peer (RFC 8445 §6.1.1). */
   get role(): IceRole {
-    return 'controlled';
+    return this.#full?.role ?? 'controlled';
+  }
+
+  /** Full mode: our tie-breaker (RFC 8445 §7.1.1). */
+  get tieBreaker(): bigint | undefined {
+    return this.#full?.tieBreaker;
   }
 
   /** The current state (see {@link IceState}). */
@@ -151,51 +271,61 @@ export class IceAgent implements Machine<IceEvent> {
     return this.#remoteCandidates ?? EMPTY;
   }
 
+  /** Full mode: the checklist, by descending priority (read-only snapshot semantics). */
+  get pairs(): readonly Readonly<CandidatePair>[] {
+    return this.#full?.pairs ?? [];
+  }
+
   /** The selected pair, if any: send data from `local.address` to `remote.address`. */
   get selectedPair(): { local: Candidate; remote: Candidate } | undefined {
     const s = this.#selected;
-    if (s === undefined) return undefined;
-    return { local: this.#localCandidates[s.local]!, remote: this.#remoteCandidates![s.remote]! };
+    return s === undefined ? undefined : { local: s.local, remote: s.remote };
   }
 
   /**
-   * Adds a local host candidate (lite: host only, RFC 8445 §5.2). Given an address, builds the
-   * candidate with type preference 126 and a local preference that keeps priorities unique
-   * (65535, 65534, … — §5.1.2.1). Returns the candidate for the SDP.
-   * @throws on a non-host candidate in lite mode or a duplicate address.
+   * Adds a local host candidate (RFC 8445 §5.1.1.1). Given an address, builds the candidate
+   * with type preference 126 and a local preference that keeps priorities unique (65535, 65534,
+   * … — §5.1.2.1). Returns the candidate for the SDP. In full mode, pairs it with every known
+   * remote candidate.
+   * @throws on a non-host candidate or a duplicate address.
    */
   addLocalCandidate(candidate: SocketAddress | Candidate): Candidate {
     const c =
       'type' in candidate
         ? candidate
         : hostCandidate(candidate, { localPreference: 65535 - this.#localCandidates.length });
-    if (this.mode === 'lite' && c.type !== 'host') throw new Error('a lite agent has host candidates only');
+    if (c.type !== 'host') throw new Error('only host candidates are given by the caller');
     if (this.#localCandidates.some((l) => sameAddress(l.address, c.address))) {
       throw new Error('duplicate local candidate');
     }
     this.#localCandidates.push(c);
+    const f = this.#full;
+    if (f !== undefined && this.#remoteCandidates !== undefined) {
+      const li = this.#localCandidates.length - 1;
+      for (let ri = 0; ri < this.#remoteCandidates.length; ri++) this.#addPair(f, li, ri);
+      this.#trimPairs(f);
+    }
     return c;
   }
 
   /**
    * The peer's credentials from its SDP. A lite agent does not need them to answer (RFC 8445
-   * §7.3: only our own password keys the response) but keeps them for the record.
+   * §7.3: only our own password keys the response); a full agent needs them to send checks.
    */
   setRemoteCredentials(credentials: IceCredentials): void {
     assertCredentials(credentials, 'remote');
     this.#remote = credentials;
-  }
-
-  get remoteCredentials(): IceCredentials | undefined {
-    return this.#remote;
+    this.#consentRemote ??= credentials;
   }
 
   /**
-   * Adds a remote candidate (from SDP or trickled, RFC 8838). Returns false when ignored:
-   * after end-of-candidates (RFC 8838 §13), a duplicate address, a non-UDP transport or the cap.
+   * Adds a remote candidate (from SDP or trickled, RFC 8838). Returns false when ignored: after
+   * end-of-candidates (RFC 8838 §13), a duplicate address, a non-UDP transport or the cap. In full
+   * mode the new pairs are Waiting when their foundation is new or already succeeded, else Frozen
+   * (RFC 8838 §12).
    */
   addRemoteCandidate(candidate: Candidate): boolean {
-    if (this.#endOfCandidates || candidate.transport !== 'UDP') return false;
+    if (this.#endOfCandidates || candidate.transport !== 'UDP' || this.#state === 'closed') return false;
     if (this.#findRemote(candidate.address) >= 0) return false;
     this.#remoteCandidates ??= [];
     const list = this.#remoteCandidates;
@@ -204,18 +334,52 @@ export class IceAgent implements Machine<IceEvent> {
       return false;
     }
     list.push(candidate);
+    const f = this.#full;
+    if (f !== undefined) {
+      const ri = list.length - 1;
+      for (let li = 0; li < this.#localCandidates.length; li++) {
+        if (this.#localCandidates[li]!.type === 'host') this.#addPair(f, li, ri);
+      }
+      this.#trimPairs(f);
+    }
     return true;
   }
 
-  /** The peer signalled end-of-candidates (RFC 8838 §14): later trickled candidates are ignored. */
+  /**
+   * The peer signalled end-of-candidates (RFC 8838 §14): later trickled candidates are ignored,
+   * and a full agent whose pairs have all failed may now conclude `failed`.
+   */
   endOfRemoteCandidates(): void {
     this.#endOfCandidates = true;
+    if (this.#full !== undefined) this.#checkFailure(this.#full);
+  }
+
+  /**
+   * Full mode: starts gathering server-reflexive candidates from every host candidate towards
+   * every configured STUN server (same address family), paced by Ta. Emits `local-candidate`
+   * per new candidate and `gathering-complete` at the end (at once without servers).
+   */
+  gather(now: number): void {
+    const f = this.#requireFull('gather');
+    if (f.gathering !== 'new') return;
+    this.#now = Math.max(this.#now, now);
+    f.gathering = 'gathering';
+    for (const base of this.#localCandidates) {
+      if (base.type !== 'host') continue;
+      for (const server of f.stunServers) {
+        if (server.family === base.address.family) f.gatherQueue.push({ base, server });
+      }
+    }
+    f.gathersPending = f.gatherQueue.length;
+    if (f.gathersPending === 0) this.#gatheringDone(f);
   }
 
   /**
    * ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1): new ufrag and pwd. Checks with the previous
    * credentials are still answered until the peer authenticates with the new ones; the selected
-   * pair keeps carrying data meanwhile (RFC 8839 §4.4.3.2). Returns the new credentials.
+   * pair keeps carrying data (and, in full mode, consent checks) meanwhile (RFC 8839 §4.4.3.2).
+   * A full agent flushes its checklist and remote candidates; give it the peer's new
+   * credentials and candidates. Returns the new credentials.
    */
   restart(credentials: IceCredentials = generateCredentials(this.#random)): IceCredentials {
     assertCredentials(credentials, 'local');
@@ -229,15 +393,40 @@ export class IceAgent implements Machine<IceEvent> {
     this.#localUsed = false;
     this.#remote = undefined;
     this.#endOfCandidates = false;
-    if (this.#state === 'failed') this.#setState('checking');
+    const f = this.#full;
+    if (f !== undefined) {
+      for (const [id, o] of f.outstanding) {
+        if (o.kind === 'check') {
+          f.client.cancel(id, this.#now);
+          f.outstanding.delete(id);
+        }
+      }
+      this.#remoteCandidates = undefined;
+      this.#localCandidates = this.#localCandidates.filter((c) => c.type !== 'prflx');
+      f.pairs = [];
+      f.triggered = [];
+      f.nominating = undefined;
+      f.firstValidAt = undefined;
+      f.concluded = false;
+      f.generation++;
+    }
+    if (this.#state === 'failed' || this.#state === 'new') this.#setState('checking');
     return credentials;
   }
 
-  /** Stops the agent: nothing is answered any more. */
+  /** Stops the agent: nothing is answered or sent any more. */
   close(): void {
     if (this.#state === 'closed') return;
     this.#selected = undefined;
     this.#out = undefined;
+    const f = this.#full;
+    if (f !== undefined) {
+      for (const id of f.outstanding.keys()) f.client.cancel(id, this.#now);
+      f.outstanding.clear();
+      f.pairs = [];
+      f.triggered = [];
+      f.gatherQueue = [];
+    }
     this.#setState('closed');
   }
 
@@ -245,7 +434,8 @@ export class IceAgent implements Machine<IceEvent> {
 
   /**
    * A datagram arrived. Binding requests are answered per RFC 8445 §7.3 / RFC 8489 §9.1.3;
-   * everything else is classified (see {@link InputVerdict}). Never throws.
+   * responses go to the full agent's transactions; everything else is classified (see
+   * {@link InputVerdict}). Never throws.
    */
   handleInput(payload: Uint8Array, from: SocketAddress, now: number, to?: SocketAddress): InputVerdict {
     if (this.#state === 'closed') return 'closed';
@@ -262,9 +452,21 @@ export class IceAgent implements Machine<IceEvent> {
   /** Like {@link handleInput} for an already decoded message (routers decode once). */
   handleMessage(msg: StunMessage, from: SocketAddress, now: number, to?: SocketAddress): InputVerdict {
     if (this.#state === 'closed') return 'closed';
+    if (now > this.#now) this.#now = now;
+    const f = this.#full;
+    if (
+      f !== undefined &&
+      !msg.classic &&
+      (msg.messageClass === MessageClass.Success || msg.messageClass === MessageClass.Error)
+    ) {
+      const v = f.client.handleMessage(msg, from, now, to);
+      this.#drainClient(f, now);
+      if (v === 'accepted') return 'response';
+      this.stats.dropped++;
+      return 'ignored';
+    }
     if (msg.classic || msg.messageClass !== MessageClass.Request || msg.method !== Method.Binding) {
-      // Indications are keepalives (RFC 8445 §11): nothing to do. A lite agent sends no requests,
-      // so no response can be ours.
+      // Indications are keepalives (RFC 8445 §11): nothing to do.
       this.stats.dropped++;
       return 'ignored';
     }
@@ -291,12 +493,16 @@ export class IceAgent implements Machine<IceEvent> {
     if (verifyMessageIntegrity(msg, key) !== 'ok') {
       return this.#error(msg, from, to, ErrorCode.Unauthorized, undefined, 'unauthorized');
     }
-    // Authenticated from here on: the error responses carry MESSAGE-INTEGRITY.
+    // Authenticated from here on: error responses carry MESSAGE-INTEGRITY.
     if (msg.unknownRequired.length > 0) {
       return this.#error(msg, from, to, ErrorCode.UnknownAttribute, creds, 'unknown-attribute');
     }
-    if (msg.has(AttrType.IceControlled)) {
-      // Both sides claim controlled; the lite side cannot become controlling (see class doc).
+    if (f === undefined) {
+      if (msg.has(AttrType.IceControlled)) {
+        // Both sides claim controlled; the lite side cannot become controlling (see class doc).
+        return this.#error(msg, from, to, ErrorCode.RoleConflict, creds, 'role-conflict');
+      }
+    } else if (this.#roleConflict(f, msg)) {
       return this.#error(msg, from, to, ErrorCode.RoleConflict, creds, 'role-conflict');
     }
     if (isCurrent && !this.#localUsed) {
@@ -310,9 +516,9 @@ export class IceAgent implements Machine<IceEvent> {
 
     const local = this.#findLocal(to);
     let remote = this.#findRemote(from);
-    if (remote < 0) remote = this.#learnPeerReflexive(msg, from);
+    if (remote < 0 && isCurrent) remote = this.#learnPeerReflexive(msg, from);
     if (this.#state === 'new') this.#setState('checking');
-    if (local >= 0 && remote >= 0) this.#onAuthenticatedCheck(local, remote, msg.useCandidate(), now);
+    if (local >= 0) this.#onAuthenticatedCheck(local, remote, from, msg, isCurrent, now);
 
     const source = local >= 0 ? this.#localCandidates[local]!.address : to;
     const b = scratchBuilder()
@@ -327,14 +533,516 @@ export class IceAgent implements Machine<IceEvent> {
 
   pollTransmit(): Transmit | undefined {
     const out = this.#out;
-    if (out === undefined || out.length === 0) return undefined;
-    const t = out.shift()!;
-    releaseView(t);
-    return t;
+    if (out !== undefined && out.length > 0) {
+      const t = out.shift()!;
+      releaseView(t);
+      return t;
+    }
+    return this.#full?.client.pollTransmit();
   }
 
-  /** The next consent deadline on the selected pair (RFC 7675), if any. */
+  /** The earliest of: consent deadlines, the next paced transaction, the StunClient's retransmits. */
   pollTimeout(): number | undefined {
+    let next = this.#consentDeadline();
+    const f = this.#full;
+    if (f !== undefined && this.#state !== 'closed') {
+      next = min(next, f.client.pollTimeout());
+      if (this.#hasPacedWork(f)) next = min(next, Math.max(f.lastPaced + f.ta, this.#now));
+      if (this.#selected !== undefined && this.#state !== 'failed') next = min(next, f.nextConsentAt);
+      const nd = this.#nominationDeadline(f);
+      if (nd !== undefined) next = min(next, nd);
+    }
+    return next;
+  }
+
+  handleTimeout(now: number): void {
+    if (this.#state === 'closed') return;
+    if (now > this.#now) this.#now = now;
+    const f = this.#full;
+    if (f !== undefined) {
+      const ct = f.client.pollTimeout();
+      if (ct !== undefined && ct <= now) {
+        f.client.handleTimeout(now);
+        this.#drainClient(f, now);
+      }
+      this.#maybeNominate(f, now);
+      if (f.lastPaced + f.ta <= now && this.#hasPacedWork(f)) this.#pace(f, now);
+      const s = this.#selected;
+      if (s !== undefined && this.#state !== 'failed' && f.nextConsentAt <= now) this.#sendConsent(f, s, now);
+    }
+    const s = this.#selected;
+    if (s === undefined) return;
+    if (
+      (this.#state === 'connected' || this.#state === 'completed') &&
+      now >= s.refreshedAt + this.#disconnectedTimeout
+    ) {
+      this.#setState('disconnected');
+    }
+    if (this.#state === 'disconnected' && now >= s.refreshedAt + this.#consentTimeout) {
+      // RFC 7675 §5.1: consent expired; stop using the pair.
+      this.#selected = undefined;
+      if (f !== undefined) f.nextConsentAt = Number.POSITIVE_INFINITY;
+      this.#setState('failed');
+    }
+  }
+
+  pollEvent(): IceEvent | undefined {
+    const e = this.#events;
+    return e === undefined || e.length === 0 ? undefined : e.shift();
+  }
+
+  // ---- answering checks ------------------------------------------------------------------------
+
+  /**
+   * After an authenticated check on (local, remote): consent (lite), nomination, and in full
+   * mode the triggered check (RFC 8445 §7.3.1.4) and controlled-side nomination (§7.3.1.5).
+   */
+  #onAuthenticatedCheck(
+    local: number,
+    remote: number,
+    from: SocketAddress,
+    msg: StunMessage,
+    isCurrent: boolean,
+    now: number,
+  ): void {
+    const s = this.#selected;
+    const onSelected =
+      s !== undefined &&
+      sameAddress(s.local.address, this.#localCandidates[local]!.address) &&
+      sameAddress(s.remote.address, from);
+    const useCandidate = msg.useCandidate();
+    const f = this.#full;
+    if (f === undefined) {
+      if (onSelected) {
+        s.refreshedAt = now;
+        if (this.#state === 'disconnected') this.#setState('connected');
+        return;
+      }
+      // RFC 8445 §7.3.2 / §8.2: a lite agent accepting USE-CANDIDATE puts the pair in the valid
+      // list as nominated; with one component it becomes the selected pair right away.
+      if (!useCandidate || this.#state === 'failed' || remote < 0) return;
+      this.#select(local, this.#remoteCandidates![remote]!, now);
+      return;
+    }
+    // Full mode: checks with the pre-restart credentials only keep the old selected pair alive.
+    if (!isCurrent || remote < 0) return;
+    let pair = f.pairs.find((p) => p.local === local && p.remote === remote);
+    if (pair === undefined) {
+      pair = this.#addPair(f, local, remote);
+      this.#trimPairs(f);
+      if (!f.pairs.includes(pair)) return;
+    }
+    if (useCandidate && f.role === 'controlled') {
+      if (pair.state === 'succeeded') {
+        // Also for the pair already selected: after a restart this adopts the new credentials.
+        this.#select(local, this.#remoteCandidates![remote]!, now);
+        return;
+      }
+      pair.nominateOnSuccess = true;
+    }
+    if (f.concluded && !pair.nominateOnSuccess) return;
+    // §7.3.1.4: Succeeded → nothing; otherwise Waiting and into the triggered queue.
+    if (pair.state === 'succeeded' || pair.state === 'in-progress') return;
+    pair.state = 'waiting';
+    if (!pair.queued) {
+      pair.queued = true;
+      f.triggered.push(pair);
+    }
+  }
+
+  /**
+   * RFC 8445 §7.3.1.1: role conflict on an incoming request (full agents). Returns true when the
+   * answer is 487; switches our role when we lose the tie-break.
+   */
+  #roleConflict(f: FullState, msg: StunMessage): boolean {
+    if (f.role === 'controlling') {
+      const theirs = msg.iceControlling();
+      if (theirs === undefined) return false;
+      if (f.tieBreaker >= theirs) return true;
+      this.#switchRole(f, 'controlled');
+      return false;
+    }
+    const theirs = msg.iceControlled();
+    if (theirs === undefined) return false;
+    if (f.tieBreaker >= theirs) {
+      this.#switchRole(f, 'controlling');
+      return false;
+    }
+    return true;
+  }
+
+  #switchRole(f: FullState, role: IceRole): void {
+    if (f.role === role) return;
+    f.role = role;
+    f.nominating = undefined;
+    // §6.1.2.3: pair priorities depend on who controls.
+    for (const p of f.pairs) p.priority = this.#pairPriority(f, p.local, p.remote);
+    sortPairs(f.pairs);
+    this.#emit({ type: 'role', role });
+  }
+
+  // ---- full mode: checklist --------------------------------------------------------------------
+
+  #pairPriority(f: FullState, local: number, remote: number): bigint {
+    const l = this.#localCandidates[local]!.priority;
+    const r = this.#remoteCandidates![remote]!.priority;
+    return f.role === 'controlling' ? pairPriority(l, r) : pairPriority(r, l);
+  }
+
+  /** Forms a pair (RFC 8445 §6.1.2.2: same component and address family) and inserts it by priority. */
+  #addPair(f: FullState, local: number, remote: number): CandidatePair {
+    const l = this.#localCandidates[local]!;
+    const r = this.#remoteCandidates![remote]!;
+    const pair: CandidatePair = {
+      local,
+      remote,
+      foundation: `${l.foundation}:${r.foundation}`,
+      priority: this.#pairPriority(f, local, remote),
+      state: 'frozen',
+      queued: false,
+      nominateOnSuccess: false,
+      request: undefined,
+    };
+    if (l.address.family !== r.address.family || l.component !== r.component) return pair;
+    // RFC 8838 §12 (trickle): Waiting if no pair of this foundation exists yet or one succeeded.
+    let seen = false;
+    let succeeded = false;
+    for (const p of f.pairs) {
+      if (p.foundation !== pair.foundation) continue;
+      seen = true;
+      if (p.state === 'succeeded') succeeded = true;
+    }
+    if (!seen || succeeded) pair.state = 'waiting';
+    let i = 0;
+    while (i < f.pairs.length && f.pairs[i]!.priority >= pair.priority) i++;
+    f.pairs.splice(i, 0, pair);
+    return pair;
+  }
+
+  /** RFC 8445 §6.1.2.5: keep at most `maxPairs`, dropping the lowest-priority idle ones. */
+  #trimPairs(f: FullState): void {
+    for (let i = f.pairs.length - 1; i >= 0 && f.pairs.length > f.maxPairs; i--) {
+      const p = f.pairs[i]!;
+      if (p.state === 'frozen' || p.state === 'waiting' || p.state === 'failed') {
+        f.pairs.splice(i, 1);
+        if (p.queued) f.triggered.splice(f.triggered.indexOf(p), 1);
+      }
+    }
+  }
+
+  /** Whether a Ta tick would send something (so an idle agent arms no timer: no busy loops). */
+  #hasPacedWork(f: FullState): boolean {
+    if (f.gatherQueue.length > 0) return true;
+    if (this.#remote === undefined) return false;
+    if (f.nominating !== undefined && f.nominating.request === undefined) return true;
+    for (const p of f.triggered) if (p.state !== 'in-progress' && p.state !== 'succeeded') return true;
+    return !f.concluded && this.#nextOrdinaryCheck(f) !== undefined;
+  }
+
+  /**
+   * RFC 8445 §6.1.4.2: the highest-priority Waiting pair; with none, the best Frozen pair whose
+   * foundation has nothing Waiting or In-Progress (every other Frozen pair waits for those).
+   */
+  #nextOrdinaryCheck(f: FullState): CandidatePair | undefined {
+    const waiting = f.pairs.find((p) => p.state === 'waiting');
+    if (waiting !== undefined) return waiting;
+    return f.pairs.find(
+      (p) =>
+        p.state === 'frozen' &&
+        !f.pairs.some(
+          (q) => q.foundation === p.foundation && (q.state === 'waiting' || q.state === 'in-progress'),
+        ),
+    );
+  }
+
+  /** One Ta tick (RFC 8445 §6.1.4.2): at most one new transaction. */
+  #pace(f: FullState, now: number): void {
+    // Even a tick that finds nothing to send counts, so the next one is Ta away (never a spin).
+    f.lastPaced = now;
+    const g = f.gatherQueue.shift();
+    if (g !== undefined) {
+      const id = f.client.request(g.server, now, { source: g.base.address });
+      f.outstanding.set(id, { kind: 'gather', base: g.base, server: g.server });
+      return;
+    }
+    if (this.#remote === undefined) return;
+    const nom = f.nominating;
+    if (nom !== undefined && nom.request === undefined) {
+      this.#sendCheck(f, nom, true, now);
+      return;
+    }
+    for (let pair = f.triggered.shift(); pair !== undefined; pair = f.triggered.shift()) {
+      pair.queued = false;
+      if (pair.state !== 'in-progress' && pair.state !== 'succeeded') {
+        this.#sendCheck(f, pair, false, now);
+        return;
+      }
+    }
+    if (f.concluded) return;
+    const pair = this.#nextOrdinaryCheck(f);
+    if (pair !== undefined) this.#sendCheck(f, pair, false, now);
+  }
+
+  /** RFC 8445 §7.2.2: a Binding request from the pair's base with PRIORITY, the role attribute, maybe USE-CANDIDATE. */
+  #sendCheck(f: FullState, pair: CandidatePair, nominate: boolean, now: number): void {
+    const remote = this.#remote!;
+    const l = this.#localCandidates[pair.local]!;
+    const r = this.#remoteCandidates![pair.remote]!;
+    const priority = prflxPriority(l);
+    const controlling = f.role === 'controlling';
+    const tb = f.tieBreaker;
+    // §14.3: RTO = max(500 ms, N·Ta) with N the pairs that may still be checked.
+    let active = 0;
+    for (const p of f.pairs) if (p.state === 'waiting' || p.state === 'in-progress') active++;
+    const id = f.client.request(r.address, now, {
+      source: l.address,
+      rto: Math.max(500, active * f.ta),
+      credentials: {
+        type: 'short-term',
+        username: `${remote.ufrag}:${this.#local.ufrag}`,
+        password: integrityKey(remote.pwd),
+      },
+      build: (b: MessageBuilder) => {
+        b.addPriority(priority);
+        if (controlling) b.addIceControlling(tb);
+        else b.addIceControlled(tb);
+        if (nominate) b.addUseCandidate();
+      },
+    });
+    pair.state = 'in-progress';
+    pair.request = id;
+    f.outstanding.set(id, { kind: 'check', pair, nominate, controlling, generation: f.generation });
+    f.lastPaced = now;
+    this.stats.checksSent++;
+    if (this.#state === 'new') this.#setState('checking');
+  }
+
+  /** RFC 7675 §5.1: one consent check on the selected pair, sent once (no retransmission). */
+  #sendConsent(f: FullState, s: Selected, now: number): void {
+    const creds = this.#consentRemote ?? this.#remote;
+    // 0.8–1.2 × the base interval, drawn from the injected randomness.
+    const jitter = new Uint8Array(1);
+    this.#random(jitter);
+    f.nextConsentAt = now + f.consentInterval * (0.8 + (0.4 * jitter[0]!) / 255);
+    if (creds === undefined) return;
+    const l = s.local;
+    const localUfrag =
+      this.#previous !== undefined && !this.#localUsed ? this.#previous.ufrag : this.#local.ufrag;
+    const tb = f.tieBreaker;
+    const controlling = f.role === 'controlling';
+    const id = f.client.request(s.remote.address, now, {
+      source: l.address,
+      rc: 1,
+      rm: Math.max(1, this.#disconnectedTimeout / 2 / 500),
+      rto: 500,
+      credentials: {
+        type: 'short-term',
+        username: `${creds.ufrag}:${localUfrag}`,
+        password: integrityKey(creds.pwd),
+      },
+      build: (b: MessageBuilder) => {
+        b.addPriority(prflxPriority(l));
+        if (controlling) b.addIceControlling(tb);
+        else b.addIceControlled(tb);
+      },
+    });
+    f.outstanding.set(id, { kind: 'consent' });
+  }
+
+  #drainClient(f: FullState, now: number): void {
+    for (let e = f.client.pollEvent(); e !== undefined; e = f.client.pollEvent())
+      this.#onClientEvent(f, e, now);
+    this.#maybeNominate(f, now);
+  }
+
+  #onClientEvent(f: FullState, e: StunClientEvent, now: number): void {
+    const o = f.outstanding.get(e.transactionId);
+    if (o === undefined) return;
+    f.outstanding.delete(e.transactionId);
+    switch (o.kind) {
+      case 'gather':
+        if (e.type === 'success' && e.mappedAddress !== undefined)
+          this.#addServerReflexive(o.base, o.server, e.mappedAddress);
+        f.gathersPending--;
+        if (f.gathersPending === 0) this.#gatheringDone(f);
+        return;
+      case 'consent': {
+        const s = this.#selected;
+        if (e.type === 'success' && s !== undefined && sameAddress(e.destination, s.remote.address)) {
+          s.refreshedAt = now;
+          if (this.#state === 'disconnected') this.#setState('connected');
+        }
+        return;
+      }
+      case 'check':
+        if (o.generation !== f.generation) return;
+        this.#onCheckResult(f, o, e, now);
+        return;
+      default:
+        unreachable(o);
+    }
+  }
+
+  #onCheckResult(
+    f: FullState,
+    o: Extract<Outstanding, { kind: 'check' }>,
+    e: StunClientEvent,
+    now: number,
+  ): void {
+    const pair = o.pair;
+    pair.request = undefined;
+    if (e.type === 'success') {
+      // §7.2.5.3.1: a mapped address we do not know is a peer-reflexive local candidate.
+      const mapped = e.mappedAddress;
+      if (mapped !== undefined && !this.#localCandidates.some((c) => sameAddress(c.address, mapped))) {
+        const base = this.#localCandidates[pair.local]!;
+        this.#localCandidates.push({
+          foundation: candidateFoundation('prflx', base.address.address),
+          component: base.component,
+          transport: 'UDP',
+          priority: prflxPriority(base),
+          address: mapped,
+          type: 'prflx',
+          related: base.address,
+        });
+      }
+      pair.state = 'succeeded';
+      f.firstValidAt ??= now;
+      // §7.2.5.3.3: unfreeze the pairs sharing this foundation.
+      for (const p of f.pairs)
+        if (p.state === 'frozen' && p.foundation === pair.foundation) p.state = 'waiting';
+      if ((o.nominate && o.controlling) || (pair.nominateOnSuccess && f.role === 'controlled')) {
+        f.nominating = undefined;
+        this.#select(pair.local, this.#remoteCandidates![pair.remote]!, now);
+      }
+      return;
+    }
+    if (e.type === 'error-response' && e.code === ErrorCode.RoleConflict) {
+      // §7.2.5.1: switch to the role opposite to the one the request claimed, then retry.
+      this.#switchRole(f, o.controlling ? 'controlled' : 'controlling');
+      pair.state = 'waiting';
+      if (!pair.queued) {
+        pair.queued = true;
+        f.triggered.push(pair);
+      }
+      return;
+    }
+    // Timeout, integrity failure or another error: §7.2.5.2 pair Failed.
+    pair.state = 'failed';
+    if (f.nominating === pair) f.nominating = undefined;
+    this.#checkFailure(f);
+  }
+
+  /**
+   * Controlling side, regular nomination (RFC 8445 §8.1.1): nominate the best valid pair once no
+   * better pair can still succeed, or `nominationDelay` after the first valid pair.
+   */
+  #maybeNominate(f: FullState, now: number): void {
+    if (f.role !== 'controlling' || f.concluded || f.nominating !== undefined || this.#remote === undefined)
+      return;
+    const best = f.pairs.find((p) => p.state === 'succeeded');
+    if (best === undefined) return;
+    const better = f.pairs.some(
+      (p) =>
+        p.priority > best.priority &&
+        (p.state === 'waiting' || p.state === 'in-progress' || p.state === 'frozen'),
+    );
+    if (better && now < (f.firstValidAt ?? now) + f.nominationDelay) return;
+    f.nominating = best;
+    best.request = undefined;
+  }
+
+  #nominationDeadline(f: FullState): number | undefined {
+    if (
+      f.role !== 'controlling' ||
+      f.concluded ||
+      f.nominating !== undefined ||
+      f.firstValidAt === undefined
+    ) {
+      return undefined;
+    }
+    const t = f.firstValidAt + f.nominationDelay;
+    return t > this.#now ? t : undefined;
+  }
+
+  /** Full mode: the agent fails when no pair can succeed any more (RFC 8445 §7.2.5.3.5, §8.1.2). */
+  #checkFailure(f: FullState): void {
+    if (this.#selected !== undefined || this.#state === 'failed' || this.#state === 'closed') return;
+    if (!this.#endOfCandidates || f.gathering === 'gathering') return;
+    if (f.pairs.some((p) => p.state !== 'failed')) return;
+    this.#setState('failed');
+  }
+
+  #addServerReflexive(base: Candidate, server: SocketAddress, mapped: SocketAddress): void {
+    // §5.1.3: redundant when it equals a known local candidate (no NAT in between).
+    if (this.#localCandidates.some((c) => sameAddress(c.address, mapped))) return;
+    const c: Candidate = {
+      foundation: candidateFoundation('srflx', base.address.address, 'UDP', server.address),
+      component: base.component,
+      transport: 'UDP',
+      priority: candidatePriority('srflx', Math.floor((base.priority % 16777216) / 256), base.component),
+      address: mapped,
+      type: 'srflx',
+      related: base.address,
+    };
+    this.#localCandidates.push(c);
+    this.#emit({ type: 'local-candidate', candidate: c });
+  }
+
+  #gatheringDone(f: FullState): void {
+    f.gathering = 'complete';
+    this.#emit({ type: 'gathering-complete' });
+    this.#checkFailure(f);
+  }
+
+  #requireFull(what: string): FullState {
+    if (this.#full === undefined) throw new Error(`${what}: only full agents do this`);
+    return this.#full;
+  }
+
+  // ---- shared internals ------------------------------------------------------------------------
+
+  /** Makes (local, remote) the selected pair and reports it (RFC 8445 §8.1.1, §8.2). */
+  #select(local: number, remote: Candidate, now: number): void {
+    const l = this.#localCandidates[local]!;
+    const s = this.#selected;
+    if (this.#remote !== undefined) this.#consentRemote = this.#remote;
+    if (
+      s !== undefined &&
+      sameAddress(s.local.address, l.address) &&
+      sameAddress(s.remote.address, remote.address)
+    ) {
+      s.refreshedAt = now;
+    } else {
+      this.#selected = { local: l, remote, refreshedAt: now };
+      this.#emit({ type: 'selected-pair', local: l, remote });
+    }
+    const f = this.#full;
+    if (f === undefined) {
+      this.#setState('connected');
+      return;
+    }
+    // §8.1.2: once nominated, ordinary checks end; in-flight ones are cancelled.
+    f.concluded = true;
+    f.nominating = undefined;
+    for (const p of f.pairs) {
+      if (p.request !== undefined && p.state === 'in-progress') {
+        f.client.cancel(p.request, now);
+        f.outstanding.delete(p.request);
+        p.request = undefined;
+        p.state = 'waiting';
+      }
+    }
+    for (const p of f.triggered) p.queued = false;
+    f.triggered = [];
+    if (s === undefined || f.nextConsentAt === Number.POSITIVE_INFINITY) {
+      f.nextConsentAt = now + f.consentInterval * 0.8;
+    }
+    if (this.#state !== 'completed') this.#setState('connected');
+    this.#setState('completed');
+  }
+
+  #consentDeadline(): number | undefined {
     const s = this.#selected;
     if (s === undefined) return undefined;
     switch (this.#state) {
@@ -351,54 +1059,6 @@ export class IceAgent implements Machine<IceEvent> {
       default:
         return unreachable(this.#state);
     }
-  }
-
-  handleTimeout(now: number): void {
-    const s = this.#selected;
-    if (s === undefined) return;
-    if (
-      (this.#state === 'connected' || this.#state === 'completed') &&
-      now >= s.refreshedAt + this.#disconnectedTimeout
-    ) {
-      this.#setState('disconnected');
-    }
-    if (this.#state === 'disconnected' && now >= s.refreshedAt + this.#consentTimeout) {
-      // RFC 7675 §5.1: consent expired; stop using the pair.
-      this.#selected = undefined;
-      this.#setState('failed');
-    }
-  }
-
-  pollEvent(): IceEvent | undefined {
-    const e = this.#events;
-    return e === undefined || e.length === 0 ? undefined : e.shift();
-  }
-
-  // ---- internals -----------------------------------------------------------------------------
-
-  #onAuthenticatedCheck(local: number, remote: number, useCandidate: boolean, now: number): void {
-    const s = this.#selected;
-    const onSelected = s !== undefined && s.local === local && s.remote === remote;
-    if (onSelected) {
-      s.refreshedAt = now;
-      if (this.#state === 'disconnected') this.#setState('connected');
-      return;
-    }
-    // RFC 8445 §7.3.2 / §8.2: a lite agent accepting USE-CANDIDATE puts the pair in the valid list
-    // as nominated; with one component it becomes the selected pair right away.
-    if (!useCandidate || this.#state === 'failed') return;
-    if (s === undefined) this.#selected = { local, remote, refreshedAt: now };
-    else {
-      s.local = local;
-      s.remote = remote;
-      s.refreshedAt = now;
-    }
-    this.#emit({
-      type: 'selected-pair',
-      local: this.#localCandidates[local]!,
-      remote: this.#remoteCandidates![remote]!,
-    });
-    if (this.#state !== 'connected') this.#setState('connected');
   }
 
   /**
@@ -425,11 +1085,14 @@ export class IceAgent implements Machine<IceEvent> {
     return list.length - 1;
   }
 
-  /** The local candidate a datagram arrived on; with one candidate (or no `to`), that one. */
+  /** The host candidate a datagram arrived on; with one candidate (or no `to`), the first. */
   #findLocal(to: SocketAddress | undefined): number {
     const list = this.#localCandidates;
     if (to !== undefined) {
-      for (let i = 0; i < list.length; i++) if (sameAddress(list[i]!.address, to)) return i;
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i]!;
+        if (c.type === 'host' && sameAddress(c.address, to)) return i;
+      }
     }
     // Sockets bound to a wildcard address report 0.0.0.0 / :: — fall back to the first candidate.
     return list.length > 0 ? 0 : -1;
@@ -495,6 +1158,12 @@ function ufragMatches(username: Uint8Array, ufrag: string): boolean {
   if (username.length <= n || username[n] !== 0x3a) return false;
   for (let i = 0; i < n; i++) if (username[i] !== ufrag.charCodeAt(i)) return false;
   return true;
+}
+
+function min(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a < b ? a : b;
 }
 
 function positive(v: number, name: string): number {

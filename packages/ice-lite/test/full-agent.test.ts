@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { type NatKind, settled, states, world } from './harness.ts';
+
+const connected = (s: string) => s === 'connected' || s === 'completed';
+
+describe('full agent in netsim (virtual time)', () => {
+  it('full ↔ lite: the full side nominates, the lite side selects the same 5-tuple', () => {
+    const w = world({ modeB: 'lite' });
+    w.signal();
+    expect(w.run(() => w.a.agent.state === 'completed' && w.b.agent.state === 'connected', 10_000)).toBe(
+      true,
+    );
+    const sa = w.a.agent.selectedPair!;
+    const sb = w.b.agent.selectedPair!;
+    expect(sa.remote.address).toEqual(sb.local.address);
+    expect(sb.remote.address).toEqual(sa.local.address);
+    expect(states(w.a)).toEqual(['checking', 'connected', 'completed']);
+    expect(w.sim.now).toBeLessThan(2000);
+  });
+
+  it('full ↔ full on the open internet', () => {
+    const w = world({});
+    w.signal();
+    expect(w.run(() => connected(w.a.agent.state) && connected(w.b.agent.state), 10_000)).toBe(true);
+    expect(w.a.agent.role).toBe('controlling');
+    expect(w.b.agent.role).toBe('controlled');
+    expect(w.b.agent.selectedPair?.remote.address).toEqual(w.a.agent.selectedPair?.local.address);
+  });
+
+  it('gathers a server-reflexive candidate behind a NAT', () => {
+    const w = world({ natA: 'portRestrictedCone' });
+    w.signal();
+    w.run(() => w.a.ep.eventsOfType('gathering-complete').length > 0, 5000);
+    const srflx = w.a.agent.localCandidates.find((c) => c.type === 'srflx');
+    expect(srflx?.address.address).toBe('203.0.113.1');
+    expect(srflx?.related?.address).toBe('10.0.0.2');
+  });
+
+  const nats: NatKind[] = ['none', 'fullCone', 'restrictedCone', 'portRestrictedCone', 'symmetric'];
+  const pairs = nats.flatMap((x) => nats.map((y) => [x, y] as const));
+  it.each(pairs)('NAT %s ↔ NAT %s', (natA, natB) => {
+    const w = world({ natA, natB, seed: 7 });
+    w.signal();
+    const ok = w.run(() => settled(w.a.agent) && settled(w.b.agent), 120_000);
+    expect(ok).toBe(true);
+    // Symmetric on both sides (and symmetric vs port-restricted) cannot work without a relay.
+    const impossible =
+      (natA === 'symmetric' && (natB === 'symmetric' || natB === 'portRestrictedCone')) ||
+      (natB === 'symmetric' && natA === 'portRestrictedCone');
+    if (impossible) {
+      expect(w.a.agent.state).toBe('failed');
+    } else {
+      expect(connected(w.a.agent.state)).toBe(true);
+      expect(connected(w.b.agent.state)).toBe(true);
+    }
+  });
+
+  it('connects through 30% loss and 300 ms RTT', () => {
+    const w = world({ natA: 'fullCone', natB: 'restrictedCone', latency: 150, loss: 0.3, seed: 3 });
+    w.signal();
+    expect(w.run(() => connected(w.a.agent.state) && connected(w.b.agent.state), 60_000)).toBe(true);
+  });
+
+  it('resolves a role conflict (both start controlling): exactly one side ends controlling', () => {
+    const w = world({ roleB: 'controlling' });
+    w.signal();
+    expect(w.run(() => connected(w.a.agent.state) && connected(w.b.agent.state), 20_000)).toBe(true);
+    expect(new Set([w.a.agent.role, w.b.agent.role])).toEqual(new Set(['controlling', 'controlled']));
+    const loser = w.a.agent.role === 'controlled' ? w.a : w.b;
+    expect(loser.ep.eventsOfType('role')).toEqual([{ type: 'role', role: 'controlled' }]);
+  });
+
+  it('resolves a role conflict (both start controlled)', () => {
+    const w = world({ roleA: 'controlled' });
+    w.signal();
+    expect(w.run(() => connected(w.a.agent.state) && connected(w.b.agent.state), 20_000)).toBe(true);
+    expect(new Set([w.a.agent.role, w.b.agent.role])).toEqual(new Set(['controlling', 'controlled']));
+  });
+
+  it('keeps consent while the peer answers, loses it 30 s after the peer vanishes', () => {
+    const w = world({});
+    w.signal();
+    w.run(() => connected(w.a.agent.state) && connected(w.b.agent.state), 10_000);
+    const t0 = w.sim.now;
+    w.sim.runUntil(t0 + 120_000);
+    expect(w.a.agent.state).toBe('completed');
+    const checks = w.a.agent.stats.checksSent;
+    expect(checks).toBeGreaterThan(0);
+    // The peer vanishes.
+    w.b.ep.remove();
+    const gone = w.sim.now;
+    w.sim.runUntil(gone + 40_000);
+    expect(w.a.agent.state).toBe('failed');
+    expect(states(w.a).slice(-2)).toEqual(['disconnected', 'failed']);
+    const failedAt = w.a.ep.events.find((e) => e.event.type === 'state' && e.event.state === 'failed')!.time;
+    expect(failedAt - gone).toBeGreaterThan(24_000);
+    expect(failedAt - gone).toBeLessThanOrEqual(30_000);
+  });
+
+  it('ICE restart: new credentials, reconnects, old ones retired', () => {
+    const w = world({});
+    w.signal();
+    w.run(() => connected(w.a.agent.state) && connected(w.b.agent.state), 10_000);
+    const oldUfrag = w.b.agent.localCredentials.ufrag;
+    const na = w.a.ep.act((m) => m.restart());
+    const nb = w.b.ep.act((m) => m.restart());
+    w.a.ep.act((m) => {
+      m.setRemoteCredentials(nb);
+      m.addRemoteCandidate(w.b.agent.localCandidates[0]!);
+      m.endOfRemoteCandidates();
+    });
+    w.b.ep.act((m) => {
+      m.setRemoteCredentials(na);
+      m.addRemoteCandidate(w.a.agent.localCandidates[0]!);
+      m.endOfRemoteCandidates();
+    });
+    w.sim.runFor(5000);
+    expect(w.b.ep.eventsOfType('restart-complete')).toHaveLength(1);
+    expect(w.b.agent.previousCredentials).toBeUndefined();
+    expect(w.b.agent.localCredentials.ufrag).not.toBe(oldUfrag);
+    w.sim.runFor(60_000);
+    expect(connected(w.a.agent.state)).toBe(true);
+    expect(connected(w.b.agent.state)).toBe(true);
+  });
+
+  it('fails (not stuck) when the peer never answers', () => {
+    const w = world({});
+    w.b.ep.remove();
+    w.signal();
+    w.a.ep.act((m) => m.endOfRemoteCandidates());
+    expect(w.run(() => settled(w.a.agent), 120_000)).toBe(true);
+    expect(w.a.agent.state).toBe('failed');
+    expect(w.a.agent.pollTimeout()).toBeUndefined();
+  });
+});
