@@ -10,6 +10,7 @@ import {
   MessageClass,
   Method,
   PasswordAlgorithm,
+  parseNonceCookie,
   type StunMessage,
   shortTermKey,
   transactionIdKey,
@@ -29,7 +30,6 @@ import type {
   TransactionInfo,
 } from './client-types.ts';
 import { type Credentials, NO_CREDENTIALS } from './credentials.ts';
-import { parseNonceCookie } from './nonce-cookie.ts';
 import { OutstandingLimiter } from './outstanding.ts';
 import { defaultRandom } from './random.ts';
 import { RtoCache } from './rto-cache.ts';

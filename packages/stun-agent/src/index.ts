@@ -17,12 +17,6 @@ export type {
 } from './client-types.ts';
 export type { Credentials } from './credentials.ts';
 export { NonceIssuer, type NonceVerdict } from './nonce.ts';
-export {
-  formatNonceCookie,
-  NONCE_COOKIE_PREFIX,
-  parseNonceCookie,
-  type SecurityFeatures,
-} from './nonce-cookie.ts';
 export { OutstandingLimiter } from './outstanding.ts';
 export { defaultRandom } from './random.ts';
 export { RtoCache } from './rto-cache.ts';

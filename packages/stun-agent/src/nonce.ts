@@ -1,10 +1,12 @@
 import type { RandomSource, SocketAddress } from '@natkit/sans-io';
+import { formatNonceCookie } from '@natkit/stun-codec';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { addressKey } from './address.ts';
 import { base64urlDecode, base64urlEncode } from './base64url.ts';
-import { formatNonceCookie, NONCE_COOKIE_LENGTH, type SecurityFeatures } from './nonce-cookie.ts';
 
+/** `obMatJos2` + four base64 characters of security-feature bits (RFC 8489 §9.2). */
+const NONCE_COOKIE_LENGTH = 13;
 const MAC_BYTES = 12;
 const EXPIRY_BYTES = 6;
 const encoder = new TextEncoder();
@@ -26,7 +28,7 @@ export class NonceIssuer {
   constructor(options: {
     random: RandomSource;
     lifetime: number;
-    features: SecurityFeatures;
+    features: { passwordAlgorithms: boolean; usernameAnonymity: boolean };
     secret?: Uint8Array;
   }) {
     if (!(options.lifetime > 0)) throw new RangeError('nonce lifetime must be > 0');

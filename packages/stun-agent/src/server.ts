@@ -13,6 +13,7 @@ import {
   Method,
   methodOf,
   PasswordAlgorithm,
+  parseNonceCookie,
   type StunMessage,
   shortTermKey,
   verifyFingerprint,
@@ -20,7 +21,6 @@ import {
   verifyMessageIntegritySha256,
 } from '@natkit/stun-codec';
 import { NonceIssuer } from './nonce.ts';
-import { parseNonceCookie } from './nonce-cookie.ts';
 import { defaultRandom } from './random.ts';
 
 /** Short-term credentials (RFC 8489 §9.1): a lookup from USERNAME to password (or prepared key). */

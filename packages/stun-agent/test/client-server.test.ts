@@ -3,6 +3,7 @@ import {
   AttrType,
   decode,
   ErrorCode,
+  formatNonceCookie,
   IntegrityKey,
   MessageBuilder,
   MessageClass,
@@ -13,7 +14,6 @@ import {
 import { describe, expect, it } from 'vitest';
 import { StunClient } from '../src/client.ts';
 import type { StunClientEvent } from '../src/client-types.ts';
-import { formatNonceCookie } from '../src/nonce-cookie.ts';
 import { type LongTermServerAuth, StunServer, type StunServerOptions } from '../src/server.ts';
 import { CLIENT, drainEvents, drainTransmits, SERVER, SERVER2, seededRandom } from './helpers.ts';
 import { Link, perfect } from './link.ts';
