@@ -1,0 +1,143 @@
+/**
+ * Headless Chromium against `pnpm demo serve`: N RTCPeerConnections created at once by the
+ * served page all reach `connected` through the server's one UDP port.
+ *
+ * Run inside a private network namespace with only loopback (browser.test.ts does this):
+ *   unshare -n sh -c 'ip link set lo up && exec node --conditions=source --import tsx <this file>'
+ * The server is started from this process (same namespace). Prints one JSON line on stdout.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const N = Number(process.env.NATKIT_PEERS ?? 24);
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+interface Outcome {
+  ok: boolean;
+  reason?: string;
+  peers: number;
+  browserStates: string[];
+  udpPort?: number;
+  serverConnected?: number;
+  selectedLocal?: string[];
+  checksAnswered?: number;
+  connectMs?: number;
+  serveExit?: number | null;
+}
+
+async function main(): Promise<Outcome> {
+  const server = spawn(
+    process.execPath,
+    [...process.execArgv, cli, 'serve', '--port', '0', '--http-port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let log = '';
+  server.stdout.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
+  server.stderr.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+  const started = Date.now();
+  while (!/HTTP http:\/\/\S+\//.test(log)) {
+    if (Date.now() - started > 30_000 || server.exitCode !== null) {
+      return { ok: false, reason: `serve did not start: ${log}`, peers: N, browserStates: [] };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const base = /HTTP (http:\/\/\S+)\//.exec(log)![1]!;
+  const udpPort = Number(/UDP 127\.0\.0\.1:(\d+)/.exec(log)![1]);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--allow-loopback-in-peer-connection',
+      '--use-fake-ui-for-media-stream',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    const t0 = Date.now();
+    // All at once: the page's own connect(n), as the "Connect ×n" button would.
+    await page.evaluate(
+      (n) => (window as unknown as { natkit: { connect(n: number): Promise<unknown> } }).natkit.connect(n),
+      N,
+    );
+    let states: string[] = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      states = await page.evaluate(() =>
+        (window as unknown as { natkit: { states(): string[] } }).natkit.states(),
+      );
+      if (states.length === N && states.every((s) => s === 'connected' || s === 'completed')) break;
+      if (states.some((s) => s === 'failed' || s === 'error')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const connectMs = Date.now() - t0;
+    // Chromium nominates a moment after it reports connected: wait for the server to agree.
+    let stats: {
+      sessionsConnected: number;
+      sessions: { state: string; selected?: { local: string; remote: string }; checksAnswered: number }[];
+    } = { sessionsConnected: 0, sessions: [] };
+    for (let i = 0; i < 50; i++) {
+      stats = await (await fetch(`${base}/stats`)).json();
+      if (stats.sessionsConnected >= N) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const all = states.length === N && states.every((s) => s === 'connected' || s === 'completed');
+    const selectedLocal = [...new Set(stats.sessions.map((s) => s.selected?.local ?? '-'))];
+    const onePort = selectedLocal.length === 1 && selectedLocal[0] === `127.0.0.1:${udpPort}`;
+    const ok = all && stats.sessionsConnected >= N && onePort;
+    return {
+      ok,
+      ...(ok
+        ? {}
+        : {
+            reason: !all
+              ? `browser states: ${states.join(',')}`
+              : !onePort
+                ? `selected local addresses ${selectedLocal.join(',')}`
+                : `server sees ${stats.sessionsConnected} connected`,
+          }),
+      peers: N,
+      browserStates: states,
+      udpPort,
+      serverConnected: stats.sessionsConnected,
+      selectedLocal,
+      checksAnswered: stats.sessions.reduce((a, s) => a + s.checksAnswered, 0),
+      connectMs,
+    };
+  } finally {
+    await browser.close();
+    server.kill('SIGTERM');
+    await exited;
+  }
+}
+
+main().then(
+  (outcome) => {
+    process.stdout.write(`${JSON.stringify(outcome)}\n`);
+    process.exit(outcome.ok ? 0 : 1);
+  },
+  (error: unknown) => {
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, reason: String(error instanceof Error ? error.stack : error) })}\n`,
+    );
+    process.exit(1);
+  },
+);
