@@ -92,12 +92,14 @@ export class UdpDriver<M extends Machine<unknown>> {
   readonly #receiving: Promise<void>;
   readonly #sending = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
+  readonly #now: () => number;
   #slab = new Uint8Array(SLAB);
   #offset = 0;
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
     const { socket, now = () => performance.now(), ...rest } = options;
     this.socket = socket;
+    this.#now = now;
     const platform: Platform = {
       now,
       send: (payload, destination) => this.#send(payload, destination),
@@ -136,6 +138,11 @@ export class UdpDriver<M extends Machine<unknown>> {
   /** The deadline the one timer is armed for, or `undefined` (for tests and diagnostics). */
   get timerDeadline(): number | undefined {
     return this.#core.timerDeadline;
+  }
+
+  /** The driver's clock (monotonic ms): pass it as `now` when calling the machine yourself. */
+  now(): number {
+    return this.#now();
   }
 
   /** Send whatever the machine has queued, deliver its events and re-arm its timer. */

@@ -62,12 +62,14 @@ export class UdpDriver<M extends Machine<unknown>> {
   /** `#local`, unless it is a wildcard address (which says nothing about where a datagram arrived). */
   #localForMachine: SocketAddress | undefined;
   #closing: Promise<void> | undefined;
+  readonly #now: () => number;
   /** The peer of a connected socket: datagrams to it are sent without an address (see `#send`). */
   #remote: SocketAddress | undefined;
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
     const { socket, keepSocketOpen = false, now = () => performance.now(), ...rest } = options;
     this.socket = socket;
+    this.#now = now;
     this.#keepSocketOpen = keepSocketOpen;
     const platform: Platform = {
       now,
@@ -109,6 +111,11 @@ export class UdpDriver<M extends Machine<unknown>> {
   /** The deadline the one timer is armed for, or `undefined` (for tests and diagnostics). */
   get timerDeadline(): number | undefined {
     return this.#core.timerDeadline;
+  }
+
+  /** The driver's clock (monotonic ms): pass it as `now` when calling the machine yourself. */
+  now(): number {
+    return this.#now();
   }
 
   /** Send whatever the machine has queued, deliver its events and re-arm its timer. */

@@ -1,0 +1,116 @@
+// Starts a real coturn (`turnserver`) on 127.0.0.1 for interop tests, in a temp dir, and
+// guarantees it is stopped: by `stop()` (call it from afterAll), and by a kill on process exit.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SocketAddress } from '@natkit/sans-io';
+import { StunClient } from '@natkit/stun-agent';
+import { bindUdp } from '../src/index.ts';
+
+export interface Coturn {
+  address: SocketAddress;
+  /** Everything coturn printed so far (for failure messages). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export function hasTurnserver(): boolean {
+  const probe = 'command -v turnserver && command -v turnutils_stunclient && command -v setpriv';
+  return spawnSync('sh', ['-c', probe], { stdio: 'ignore' }).status === 0;
+}
+
+export const MISSING_COTURN =
+  'coturn is not installed: run `bash scripts/setup-peers.sh` as root (or `apt-get install coturn`)';
+
+/** A UDP port that was free a moment ago on 127.0.0.1. */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Starts coturn with the toolchain's loopback-only flags plus `extra`, and waits until it answers STUN. */
+export async function startCoturn(extra: readonly string[] = []): Promise<Coturn> {
+  if (!hasTurnserver()) throw new Error(MISSING_COTURN);
+  const dir = mkdtempSync(join(tmpdir(), 'natkit-coturn-'));
+  const port = await freeUdpPort();
+  // Relay ports in a range derived from the listening port, so parallel servers rarely collide.
+  const minPort = 49_152 + ((port * 7) % 12_000);
+  // setpriv --pdeathsig: the kernel kills coturn if the process that started it dies without
+  // running exit handlers (a test worker that is killed), so no server outlives the tests.
+  const child = spawn(
+    'setpriv',
+    [
+      '--pdeathsig',
+      'KILL',
+      'turnserver',
+      '-n',
+      '--no-cli',
+      '--no-tls',
+      '--no-dtls',
+      '--listening-ip=127.0.0.1',
+      '--relay-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      `--min-port=${minPort}`,
+      `--max-port=${minPort + 200}`,
+      '--fingerprint',
+      '--allow-loopback-peers',
+      '--no-multicast-peers',
+      `--userdb=${join(dir, 'turndb')}`,
+      `--pidfile=${join(dir, 'turnserver.pid')}`,
+      '--log-file=stdout',
+      '--simple-log',
+      ...extra,
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address: SocketAddress = { address: '127.0.0.1', port, family: 'IPv4' };
+  const stop = async (): Promise<void> => {
+    if (running.delete(child)) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilAnswering(address, exited);
+  } catch (error) {
+    await stop();
+    throw new Error(`coturn did not come up: ${(error as Error).message}\n${output}`);
+  }
+  return { address, log: () => output, stop };
+}
+
+/** Polls with Binding requests; any answer (a success or a 401) means coturn is listening. */
+async function waitUntilAnswering(server: SocketAddress, exited: Promise<void>): Promise<void> {
+  const driver = await bindUdp(new StunClient({ rto: 100, rc: 8, rm: 16 }), { address: '127.0.0.1' });
+  try {
+    const answered = driver.waitFor((e) => e.type === 'machine');
+    driver.update((c) => c.request(server, driver.now()));
+    const outcome = await Promise.race([answered, exited.then(() => 'exited' as const)]);
+    if (outcome === 'exited') throw new Error('turnserver exited');
+    if (outcome.type === 'machine' && outcome.event.type === 'failure') throw new Error(outcome.event.detail);
+  } finally {
+    await driver.close();
+  }
+}

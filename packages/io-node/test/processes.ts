@@ -1,0 +1,74 @@
+// Child processes that speak one JSON object per stdout line (the interop fixtures).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const DENO = `${ROOT}node_modules/.bin/deno`;
+export const TSX = `${ROOT}node_modules/.bin/tsx`;
+export const DENO_ENV = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+
+export interface JsonProcess {
+  child: ChildProcess;
+  /** The next JSON line that `match` accepts (lines are kept until read). */
+  line<T = Record<string, unknown>>(match?: (v: Record<string, unknown>) => boolean): Promise<T>;
+  /** stderr so far, for failure messages. */
+  stderr(): string;
+  /** Close its stdin (our fixtures stop then), wait for the exit; SIGKILL after 5 s. */
+  stop(): Promise<number | null>;
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+export function spawnJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): JsonProcess {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { match: (v: Record<string, unknown>) => boolean; resolve: (v: unknown) => void }[] = [];
+  let buffered = '';
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  child.stdout?.on('data', (d) => {
+    buffered += d;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const text = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (!text.startsWith('{')) continue;
+      const value = JSON.parse(text) as Record<string, unknown>;
+      const w = waiters.findIndex((x) => x.match(value));
+      if (w >= 0) waiters.splice(w, 1)[0]?.resolve(value);
+      else lines.push(value);
+    }
+  });
+  return {
+    child,
+    line<T>(match: (v: Record<string, unknown>) => boolean = () => true): Promise<T> {
+      const i = lines.findIndex(match);
+      if (i >= 0) return Promise.resolve(lines.splice(i, 1)[0] as T);
+      return Promise.race([
+        new Promise<T>((resolve) => waiters.push({ match, resolve: resolve as (v: unknown) => void })),
+        exited.then((code) => {
+          throw new Error(`${cmd} exited (${code}) before the expected line\n${err}`);
+        }),
+      ]);
+    },
+    stderr: () => err,
+    async stop() {
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
