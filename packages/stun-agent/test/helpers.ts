@@ -35,14 +35,18 @@ export function drainEvents<E>(m: Machine<E>): E[] {
  * Runs `m` alone in virtual time until it has no timer or `until` is reached, recording at
  * which instants it transmitted. Asserts the no-busy-loop rule on every step.
  */
-export function runAlone<E>(m: Machine<E>, until: number): { sends: number[]; events: [number, E][] } {
+export function runAlone<E>(
+  m: Machine<E>,
+  until: number,
+  start = 0,
+): { sends: number[]; events: [number, E][] } {
   const sends: number[] = [];
   const events: [number, E][] = [];
   const collect = (now: number) => {
     for (const _ of drainTransmits(m)) sends.push(now);
     for (const e of drainEvents(m)) events.push([now, e]);
   };
-  collect(0);
+  collect(start);
   for (;;) {
     const t = m.pollTimeout();
     if (t === undefined || t > until) break;
