@@ -5,6 +5,8 @@ import type { BoundSocket, Runtime } from './runtime.ts';
 interface DenoGlobal {
   version: { deno: string };
   execPath(): string;
+  addSignalListener(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void;
+  removeSignalListener(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void;
 }
 const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
 
@@ -24,6 +26,19 @@ export const denoRuntime: Runtime = {
       close: () => driver.close(),
     };
   },
+  // Deno's node:process signal emulation does not keep SIGINT from killing us; its own API does.
+  waitForSignal: () =>
+    new Promise((resolve) => {
+      const on = (signal: 'SIGINT' | 'SIGTERM') => () => {
+        deno.removeSignalListener('SIGINT', int);
+        deno.removeSignalListener('SIGTERM', term);
+        resolve(signal);
+      };
+      const int = on('SIGINT');
+      const term = on('SIGTERM');
+      deno.addSignalListener('SIGINT', int);
+      deno.addSignalListener('SIGTERM', term);
+    }),
   // The root deno.json maps @natkit/* to the sources and enables unstable net.
   scriptCommand: (script) => ({
     command: deno.execPath(),

@@ -18,6 +18,11 @@ export const nodeRuntime: Runtime = {
       close: () => driver.close(),
     };
   },
+  waitForSignal: () =>
+    new Promise((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    }),
   // Under tsx, execArgv carries its loader and --conditions=source: the child runs our sources too.
   scriptCommand: (script) => ({ command: process.execPath, args: [...process.execArgv, script] }),
 };

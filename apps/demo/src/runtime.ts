@@ -20,6 +20,8 @@ export interface Runtime {
   now(): number;
   /** Binds a UDP socket and runs `machine` over it; rejects on EADDRINUSE and the like. */
   bind(machine: Machine<unknown>, address: string, port: number): Promise<BoundSocket>;
+  /** Resolves with the name of the first SIGINT/SIGTERM received (and keeps them from killing us). */
+  waitForSignal(): Promise<'SIGINT' | 'SIGTERM'>;
   /** Command line that runs `script` (an absolute path to a .ts file) as a child process. */
   scriptCommand(script: string): { command: string; args: string[] };
 }

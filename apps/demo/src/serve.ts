@@ -324,10 +324,7 @@ export async function runServe(rt: Runtime, args: readonly string[]): Promise<nu
     });
   }, 5000);
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await rt.waitForSignal();
   clearInterval(reaper);
   const open = host.sessionCount;
   udp.update(() => {
