@@ -17,6 +17,7 @@ export interface Scenario {
   loss?: number;
   a?: IceAgentOptions;
   b?: IceAgentOptions;
+  trace?: boolean;
 }
 
 export interface Peer {
@@ -32,7 +33,7 @@ export interface Peer {
  * `local-candidate` and `gathering-complete` is forwarded as it happens).
  */
 export function world(s: Scenario) {
-  const sim = new Sim({ seed: s.seed ?? 1, trace: false });
+  const sim = new Sim({ seed: s.seed ?? 1, trace: s.trace ?? false });
   const internet = sim.network('internet', {
     latency: s.latency ?? 10,
     jitter: s.jitter ?? 0,
