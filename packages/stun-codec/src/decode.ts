@@ -85,11 +85,15 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
     return fail('length-mismatch', 2, `message length ${len} + 20 does not match the ${n}-byte datagram`);
   }
   const classic = !(bytes[4] === 0x21 && bytes[5] === 0x12 && bytes[6] === 0xa4 && bytes[7] === 0x42);
-  const reject = options?.afterIntegrity === 'reject';
-  const index: number[] = [];
+  const reject = options !== undefined && options.afterIntegrity === 'reject';
   let unknown: number[] | undefined;
   let state = OPEN;
+  let count = 0;
   let ignored = 0;
+  let end = n;
+  let mi = -1;
+  let mi256 = -1;
+  let fp = -1;
   // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
   // inside the message also has its padding inside, and 4 header bytes always remain.
   for (let off = HEADER_LENGTH; off < n; ) {
@@ -100,30 +104,34 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
       return fail('attribute-overrun', off, `attribute 0x${hex(type)} of length ${alen} runs past the end`);
     }
     const next = off + 4 + ((alen + 3) & ~3);
-    if (
-      (state === AFTER_MI && type !== AttrType.MessageIntegritySha256 && type !== AttrType.Fingerprint) ||
-      (state === AFTER_MI256 && type !== AttrType.Fingerprint)
-    ) {
-      if (reject) {
-        return fail('after-integrity', off, `attribute 0x${hex(type)} follows MESSAGE-INTEGRITY`);
-      }
+    if (type === AttrType.Fingerprint) {
+      if (state === OPEN) end = off;
+      fp = off;
+      state = AFTER_FP;
+    } else if (type === AttrType.MessageIntegritySha256 && state <= AFTER_MI) {
+      if (state === OPEN) end = off;
+      mi256 = off;
+      state = AFTER_MI256;
+    } else if (type === AttrType.MessageIntegrity && state === OPEN) {
+      end = off;
+      mi = off;
+      state = AFTER_MI;
+    } else if (state !== OPEN) {
+      // RFC 8489 §14.5/§14.6: ignore what may not follow the integrity attributes.
+      if (reject) return fail('after-integrity', off, `attribute 0x${hex(type)} follows MESSAGE-INTEGRITY`);
       ignored++;
       off = next;
       continue;
-    }
-    index.push(type, off);
-    if (type === AttrType.MessageIntegrity) state = AFTER_MI;
-    else if (type === AttrType.MessageIntegritySha256) state = AFTER_MI256;
-    else if (type === AttrType.Fingerprint) state = AFTER_FP;
-    else if (type < 0x8000 && !isKnownAttribute(type)) {
+    } else if (type < 0x8000 && !isKnownAttribute(type)) {
       if (unknown === undefined) unknown = [type];
       else if (!unknown.includes(type)) unknown.push(type);
     }
+    count++;
     off = next;
   }
   return {
     ok: true,
-    message: new StunMessage(bytes, index, classic, unknown ?? NO_UNKNOWN, ignored),
+    message: new StunMessage(bytes, classic, unknown ?? NO_UNKNOWN, count, ignored, end, mi, mi256, fp),
   };
 }
 
