@@ -14,12 +14,12 @@ export function canonicalIp(address: string, family: 'IPv4' | 'IPv6'): string {
   if (family === 'IPv4') return address;
   let zone = '';
   let text = address.toLowerCase();
+  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
   const pct = text.indexOf('%');
   if (pct >= 0) {
     zone = text.slice(pct);
     text = text.slice(0, pct);
   }
-  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
   // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);
@@ -35,10 +35,18 @@ export function canonicalIp(address: string, family: 'IPv4' | 'IPv6'): string {
   const missing = 8 - head.length - rest.length;
   const groups =
     halves.length > 1 ? [...head, ...new Array<string>(Math.max(0, missing)).fill('0'), ...rest] : head;
-  return groups.map((g) => Number.parseInt(g || '0', 16).toString(16)).join(':') + zone;
+  const n = groups.map((g) => Number.parseInt(g || '0', 16));
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what dual-stack sockets report for IPv4
+  // peers) is the same peer as a.b.c.d.
+  if (zone === '' && n.length === 8 && n.slice(0, 5).every((g) => g === 0) && n[5] === 0xffff) {
+    const hi = n[6]!;
+    const lo = n[7]!;
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return n.map((g) => g.toString(16)).join(':') + zone;
 }
 
-/** Whether two transport addresses are the same (family, canonical IP and port). */
+/** Whether two transport addresses are the same peer (canonical IP and port). */
 export function sameAddress(a: SocketAddress, b: SocketAddress): boolean {
-  return a.family === b.family && a.port === b.port && addressKey(a) === addressKey(b);
+  return a.port === b.port && addressKey(a) === addressKey(b);
 }

@@ -313,7 +313,7 @@ export class StunClient implements Machine<StunClientEvent> {
       this.stats.unknownTransaction++;
       return 'unknown-transaction';
     }
-    if (addressKey(from) !== req.destKey || from.family !== req.destination.family) {
+    if (addressKey(from) !== req.destKey) {
       this.stats.wrongSource++;
       return 'wrong-source';
     }

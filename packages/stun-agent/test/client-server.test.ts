@@ -173,6 +173,28 @@ describe('StunClient ↔ StunServer', () => {
     expect(drainEvents(client)).toEqual([expect.objectContaining({ type: 'success', transactionId: id })]);
   });
 
+  it('over a reliable transport an unauthenticated response fails the transaction at once', () => {
+    const client = new StunClient({ random: seededRandom(5), transport: 'reliable' });
+    client.request(SERVER, 0, { credentials: { type: 'short-term', username: 'a:b', password: 'pw' } });
+    const req = decode(drainTransmits(client)[0]!.payload);
+    if (!req.ok) throw new Error();
+    const forged = new MessageBuilder()
+      .resetResponse(req.message, MessageClass.Success)
+      .addXorMappedAddress(SERVER2);
+    expect(client.handleInput(forged.build(), SERVER, 5)).toBe('unauthenticated');
+    expect(drainEvents(client)).toEqual([expect.objectContaining({ type: 'failure', reason: 'integrity' })]);
+    expect(client.pollTimeout()).toBeUndefined();
+  });
+
+  it('indications carry short-term credentials but never long-term ones', () => {
+    const client = new StunClient({ random: seededRandom(5) });
+    client.indicate(SERVER, 0, { credentials: { type: 'short-term', username: 'a:b', password: 'pw' } });
+    client.indicate(SERVER, 0, { credentials: { type: 'long-term', username: 'a', password: 'pw' } });
+    const [st, lt] = drainTransmits(client).map((t) => decode(t.payload));
+    expect(st?.ok && st.message.has(AttrType.MessageIntegrity)).toBe(true);
+    expect(lt?.ok && lt.message.has(AttrType.Username)).toBe(false);
+  });
+
   it('matches by transaction ID and source address; drops and counts unknown or late responses', () => {
     const client = new StunClient({ random: seededRandom(6) });
     client.request(SERVER, 0);
