@@ -183,22 +183,69 @@ for (const t of benchmarks) {
   if (s) avg.set(t.alias, s.avg);
 }
 
+/**
+ * CPU time per op (user + system, best of 15 rounds). On a shared machine wall-clock means
+ * include time spent descheduled; CPU time does not, so it is the steadier figure.
+ */
+function cpuNs(fn: () => unknown): number {
+  let calls = 1;
+  for (;;) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < calls; i++) do_not_optimize(fn());
+    const d = process.cpuUsage(t0);
+    if (d.user + d.system > 20_000) break; // ≥ 20 ms per round
+    calls *= 2;
+  }
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 15; r++) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < calls; i++) do_not_optimize(fn());
+    const d = process.cpuUsage(t0);
+    best = Math.min(best, ((d.user + d.system) * 1000) / calls);
+  }
+  return best;
+}
+
 const fmtOps = (ns: number) => Math.round(1e9 / ns).toLocaleString('en-US');
 const fmtNs = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
-const rows: string[][] = [['case', 'natkit', 'stun', 'werift-ice', 'vs stun', 'vs werift']];
-for (const title of Object.keys(cases)) {
-  const n = avg.get(`${title} :: natkit`) ?? Number.NaN;
-  const s = avg.get(`${title} :: stun`) ?? Number.NaN;
-  const w = avg.get(`${title} :: werift-ice`) ?? Number.NaN;
+const names = ['natkit', 'stun', 'werift-ice'] as const;
+const rows: string[][] = [
+  [
+    'case',
+    ...names.map((n) => `${n} ops/s (mean)`),
+    'vs stun',
+    'vs werift',
+    ...names.map((n) => `${n} cpu/op`),
+    'cpu vs stun',
+  ],
+];
+const cpu = new Map<string, number>();
+for (const [title, impls] of Object.entries(cases)) {
+  const wall = names.map((n) => avg.get(`${title} :: ${n}`) ?? Number.NaN);
+  const c = names.map((n) => cpuNs(impls[n]!));
+  for (let i = 0; i < names.length; i++) cpu.set(`${title} :: ${names[i]}`, c[i]!);
   rows.push([
     title,
-    `${fmtOps(n)}/s (${fmtNs(n)})`,
-    `${fmtOps(s)}/s (${fmtNs(s)})`,
-    `${fmtOps(w)}/s (${fmtNs(w)})`,
-    `${(s / n).toFixed(1)}×`,
-    `${(w / n).toFixed(1)}×`,
+    ...wall.map((ns) => `${fmtOps(ns)} (${fmtNs(ns)})`),
+    `${(wall[1]! / wall[0]!).toFixed(1)}×`,
+    `${(wall[2]! / wall[0]!).toFixed(1)}×`,
+    ...c.map(fmtNs),
+    `${(c[1]! / c[0]!).toFixed(1)}×`,
   ]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-console.log('\nops/s (mean time per op) and natkit speed-up');
+console.log('\nops/s from mitata (mean wall time per op), natkit speed-up, and CPU time per op');
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+
+const decodeRatio = Math.min(
+  (cpu.get('decode request (walk attributes) :: stun') ?? 0) /
+    (cpu.get('decode request (walk attributes) :: natkit') ?? 1),
+  (cpu.get('decode response (walk attributes) :: stun') ?? 0) /
+    (cpu.get('decode response (walk attributes) :: natkit') ?? 1),
+);
+const verifyNs = Math.max(
+  cpu.get('decode + verify MI + FP, request :: natkit') ?? 0,
+  cpu.get('decode + verify MI + FP, response :: natkit') ?? 0,
+);
+console.log(`\ntarget: decode >= 100x faster than stun (CPU time): ${decodeRatio.toFixed(0)}x`);
+console.log(`target: decode + verify MI + FP < 1.6 us (CPU time, worse of the two): ${fmtNs(verifyNs)}`);

@@ -84,7 +84,6 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   if (len + HEADER_LENGTH !== n) {
     return fail('length-mismatch', 2, `message length ${len} + 20 does not match the ${n}-byte datagram`);
   }
-  const classic = !(bytes[4] === 0x21 && bytes[5] === 0x12 && bytes[6] === 0xa4 && bytes[7] === 0x42);
   const reject = options !== undefined && options.afterIntegrity === 'reject';
   let unknown: number[] | undefined;
   let state = OPEN;
@@ -131,7 +130,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   }
   return {
     ok: true,
-    message: new StunMessage(bytes, classic, unknown ?? NO_UNKNOWN, count, ignored, end, mi, mi256, fp),
+    message: new StunMessage(bytes, unknown ?? NO_UNKNOWN, count, ignored, end, mi, mi256, fp),
   };
 }
 

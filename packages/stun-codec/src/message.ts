@@ -51,12 +51,6 @@ export interface RawAttribute {
 export class StunMessage {
   /** The datagram (the caller's bytes, not a copy). */
   readonly bytes: Uint8Array;
-  /** The 14-bit message type. */
-  readonly type: number;
-  readonly method: number;
-  readonly messageClass: MessageClass;
-  /** True for an RFC 3489 message (no magic cookie; the transaction ID is 16 bytes). */
-  readonly classic: boolean;
   /** Comprehension-required attribute types this codec does not know, each once (for a 420). */
   readonly unknownRequired: readonly number[];
   /** Number of indexed attributes (duplicates included, ignored ones not). */
@@ -74,7 +68,6 @@ export class StunMessage {
   /** @internal Use {@link decode}. */
   constructor(
     bytes: Uint8Array,
-    classic: boolean,
     unknownRequired: readonly number[],
     attributeCount: number,
     ignoredAfterIntegrity: number,
@@ -84,11 +77,6 @@ export class StunMessage {
     fp: number,
   ) {
     this.bytes = bytes;
-    const type = ((bytes[0]! << 8) | bytes[1]!) & 0x3fff;
-    this.type = type;
-    this.method = methodOf(type);
-    this.messageClass = classOf(type);
-    this.classic = classic;
     this.unknownRequired = unknownRequired;
     this.attributeCount = attributeCount;
     this.ignoredAfterIntegrity = ignoredAfterIntegrity;
@@ -97,6 +85,26 @@ export class StunMessage {
     this.#mi256 = mi256;
     this.#fp = fp;
     this.#transactionId = undefined;
+  }
+
+  // Header fields are read from the bytes on demand: cheaper than storing them per datagram.
+
+  /** The 14-bit message type. */
+  get type(): number {
+    return ((this.bytes[0]! << 8) | this.bytes[1]!) & 0x3fff;
+  }
+  /** The 12-bit method. */
+  get method(): number {
+    return methodOf(this.type);
+  }
+  /** Request, indication, success or error. */
+  get messageClass(): MessageClass {
+    return classOf(this.type);
+  }
+  /** True for an RFC 3489 message (no magic cookie; the transaction ID is 16 bytes). */
+  get classic(): boolean {
+    const b = this.bytes;
+    return !(b[4] === 0x21 && b[5] === 0x12 && b[6] === 0xa4 && b[7] === 0x42);
   }
 
   /** The transaction ID: a 12-byte view (16 bytes for classic messages). */
@@ -152,7 +160,20 @@ export class StunMessage {
 
   /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
   forEachAttribute(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
-    this.#each(fn);
+    // Same walk as #each, kept separate so this call site only ever sees user callbacks.
+    const b = this.bytes;
+    const end = this.#end;
+    for (let o = HEADER_LENGTH; o < end; ) {
+      const len = (b[o + 2]! << 8) | b[o + 3]!;
+      fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
+      o += 4 + ((len + 3) & ~3);
+    }
+    const mi = this.#mi;
+    if (mi >= 0) fn(AttrType.MessageIntegrity, mi + 4, (b[mi + 2]! << 8) | b[mi + 3]!);
+    const mi256 = this.#mi256;
+    if (mi256 >= 0) fn(AttrType.MessageIntegritySha256, mi256 + 4, (b[mi256 + 2]! << 8) | b[mi256 + 3]!);
+    const fp = this.#fp;
+    if (fp >= 0) fn(AttrType.Fingerprint, fp + 4, (b[fp + 2]! << 8) | b[fp + 3]!);
   }
 
   #each(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
