@@ -58,6 +58,8 @@ export interface BindOptions<E> extends DriverOptions<E> {
 const WINDOW = 65_536;
 const SLAB = 4 * WINDOW;
 const WILDCARDS = new Set(['0.0.0.0', '::']);
+/** Datagrams queued behind the send in flight before more are refused (`send-error`, ENOBUFS). */
+const MAX_OUTBOX = 4096;
 
 function toSocketAddress(addr: DenoAddr): SocketAddress {
   const address = addr.hostname ?? '';
@@ -90,7 +92,9 @@ export class UdpDriver<M extends Machine<unknown>> {
   readonly #local: SocketAddress;
   readonly #localForMachine: SocketAddress | undefined;
   readonly #receiving: Promise<void>;
-  readonly #sending = new Set<Promise<void>>();
+  /** Datagrams (private copies) waiting for the send in flight. */
+  readonly #outbox: { payload: Uint8Array; destination: SocketAddress }[] = [];
+  #sender: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   readonly #now: () => number;
   #slab = new Uint8Array(SLAB);
@@ -180,6 +184,7 @@ export class UdpDriver<M extends Machine<unknown>> {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#core.close('close');
+    this.#outbox.length = 0;
     try {
       this.socket.close();
     } catch {
@@ -191,7 +196,7 @@ export class UdpDriver<M extends Machine<unknown>> {
 
   async #settle(): Promise<void> {
     await this.#receiving;
-    await Promise.all(this.#sending);
+    await this.#sender;
   }
 
   /** Receive into the next window of the current slab, so each datagram is a view with no copy. */
@@ -230,27 +235,34 @@ export class UdpDriver<M extends Machine<unknown>> {
   }
 
   #send(payload: Uint8Array, destination: SocketAddress): void {
-    // Deno reads the bytes after send() returns, while the machine may reuse `payload` on its
-    // next call: send a private copy.
-    const copy = payload.slice();
-    const bytes = copy.byteLength;
-    let sent: Promise<number>;
-    try {
-      sent = this.socket.send(copy, {
-        transport: 'udp',
-        hostname: destination.address,
-        port: destination.port,
-      });
-    } catch (error) {
-      this.#core.sendError(error, errorCode(error), destination, bytes);
+    if (this.#outbox.length >= MAX_OUTBOX) {
+      this.#core.sendError(new Error('send queue full'), 'ENOBUFS', destination, payload.byteLength);
       return;
     }
-    const settled = sent.then(
-      () => undefined,
-      (error: unknown) => this.#core.sendError(error, errorCode(error), destination, bytes),
-    );
-    this.#sending.add(settled);
-    void settled.then(() => this.#sending.delete(settled));
+    // Deno reads the bytes after send() returns, while the machine may reuse `payload` on its
+    // next call: queue a private copy.
+    this.#outbox.push({ payload: payload.slice(), destination });
+    this.#sender ??= this.#drainOutbox();
+  }
+
+  /**
+   * One send in flight at a time: Deno completes concurrent sends in any order, and a driver
+   * must not reorder a machine's datagrams. The first send starts synchronously.
+   */
+  async #drainOutbox(): Promise<void> {
+    for (let item = this.#outbox.shift(); item !== undefined; item = this.#outbox.shift()) {
+      const { payload, destination } = item;
+      try {
+        await this.socket.send(payload, {
+          transport: 'udp',
+          hostname: destination.address,
+          port: destination.port,
+        });
+      } catch (error) {
+        this.#core.sendError(error, errorCode(error), destination, payload.byteLength);
+      }
+    }
+    this.#sender = undefined;
   }
 }
 

@@ -11,6 +11,7 @@ import {
   FaultyMachine,
   FloodMachine,
   OneShotMachine,
+  ReusingMachine,
 } from '../../io-node/test/machines.ts';
 import { sleep, udpPeer, until } from './peer.ts';
 
@@ -80,15 +81,16 @@ Deno.test('hands the machine views into one receive slab (no copy per datagram)'
   }
 });
 
-Deno.test('sends a private copy, so a machine may reuse its buffer before the send completes', async () => {
-  const machine = new EchoMachine();
-  const driver = await bindUdp(machine, LOOPBACK);
+Deno.test('sends a private copy of each payload (Deno sends after send() returns)', async () => {
   const p = udpPeer();
+  const driver = await bindUdp(new ReusingMachine(), LOOPBACK);
   try {
-    const to = driver.localAddress ?? p.address;
-    await p.send('first', to);
-    await p.send('2nd', to);
-    assert.deepEqual([(await p.next()).text, (await p.next()).text], ['first', '2nd']);
+    // All three are encoded into the machine's one buffer before the first send completes.
+    driver.update((m) => m.start(['one', 'two', 'six'], p.address));
+    assert.deepEqual(
+      [(await p.next()).text, (await p.next()).text, (await p.next()).text],
+      ['one', 'two', 'six'],
+    );
   } finally {
     p.close();
     await driver.close();

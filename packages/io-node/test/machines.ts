@@ -150,3 +150,28 @@ export class OneShotMachine implements Machine<never> {
     return undefined;
   }
 }
+
+/** Sends `texts` to `destination`, encoding every one into the same buffer (as a builder would). */
+export class ReusingMachine implements Machine<never> {
+  readonly #buffer = new Uint8Array(64);
+  #queue: string[] = [];
+  #destination: SocketAddress | undefined;
+  start(texts: string[], destination: SocketAddress): void {
+    this.#queue = [...texts];
+    this.#destination = destination;
+  }
+  handleInput(): void {}
+  pollTransmit(): Transmit | undefined {
+    const text = this.#queue.shift();
+    if (text === undefined || this.#destination === undefined) return undefined;
+    const { written } = new TextEncoder().encodeInto(text, this.#buffer);
+    return { destination: this.#destination, payload: this.#buffer.subarray(0, written) };
+  }
+  pollTimeout(): undefined {
+    return undefined;
+  }
+  handleTimeout(): void {}
+  pollEvent(): undefined {
+    return undefined;
+  }
+}
