@@ -152,15 +152,13 @@ const EMPTY: readonly Candidate[] = Object.freeze([]);
 export class IceAgent implements Machine<IceEvent> {
   /** `lite` or `full` (RFC 8445 §2.5). */
   readonly mode: IceMode;
-  /** Counters (never reset). */
-  readonly stats: IceAgentStats = {
-    checksAnswered: 0,
-    errorsSent: 0,
-    dropped: 0,
-    transmitsDropped: 0,
-    remoteCandidatesRefused: 0,
-    checksSent: 0,
-  };
+  // Counters as plain fields: one object less per session (see `stats`).
+  #checksAnswered = 0;
+  #errorsSent = 0;
+  #dropped = 0;
+  #transmitsDropped = 0;
+  #remoteCandidatesRefused = 0;
+  #checksSent = 0;
 
   #random: RandomSource;
   /** Current local credentials (RFC 8445 §5.3). */
@@ -178,7 +176,11 @@ export class IceAgent implements Machine<IceEvent> {
   #endOfCandidates = false;
   #selected: Selected | undefined;
   #state: IceState = 'new';
-  #out: Transmit[] | undefined;
+  /** Transmit queue: the head in a field, the rest in an array allocated only when two pile up. */
+  #outHead: Transmit | undefined;
+  #outRest: Transmit[] | undefined;
+  #outCount = 0;
+  /** Event queue; dropped once drained so an idle session holds no array. */
   #events: IceEvent[] | undefined;
   #consentTimeout: number;
   #disconnectedTimeout: number;
@@ -233,6 +235,18 @@ export class IceAgent implements Machine<IceEvent> {
   }
 
   // ---- configuration -------------------------------------------------------------------------
+
+  /** Counters (never reset), as a snapshot. */
+  get stats(): IceAgentStats {
+    return {
+      checksAnswered: this.#checksAnswered,
+      errorsSent: this.#errorsSent,
+      dropped: this.#dropped,
+      transmitsDropped: this.#transmitsDropped,
+      remoteCandidatesRefused: this.#remoteCandidatesRefused,
+      checksSent: this.#checksSent,
+    };
+  }
 
   /** Our current credentials, for the SDP (`a=ice-ufrag`, `a=ice-pwd`). */
   get localCredentials(): IceCredentials {
@@ -298,7 +312,8 @@ export class IceAgent implements Machine<IceEvent> {
     if (this.#localCandidates.some((l) => sameAddress(l.address, c.address))) {
       throw new Error('duplicate local candidate');
     }
-    this.#localCandidates.push(c);
+    if (this.#localCandidates.length === 0) this.#localCandidates = [c];
+    else this.#localCandidates.push(c);
     const f = this.#full;
     if (f !== undefined && this.#remoteCandidates !== undefined) {
       const li = this.#localCandidates.length - 1;
@@ -327,13 +342,8 @@ export class IceAgent implements Machine<IceEvent> {
   addRemoteCandidate(candidate: Candidate): boolean {
     if (this.#endOfCandidates || candidate.transport !== 'UDP' || this.#state === 'closed') return false;
     if (this.#findRemote(candidate.address) >= 0) return false;
-    this.#remoteCandidates ??= [];
-    const list = this.#remoteCandidates;
-    if (list.length >= this.#maxRemote) {
-      this.stats.remoteCandidatesRefused++;
-      return false;
-    }
-    list.push(candidate);
+    const list = this.#pushRemote(candidate);
+    if (list === undefined) return false;
     const f = this.#full;
     if (f !== undefined) {
       const ri = list.length - 1;
@@ -418,7 +428,9 @@ export class IceAgent implements Machine<IceEvent> {
   close(): void {
     if (this.#state === 'closed') return;
     this.#selected = undefined;
-    this.#out = undefined;
+    this.#outHead = undefined;
+    this.#outRest = undefined;
+    this.#outCount = 0;
     const f = this.#full;
     if (f !== undefined) {
       for (const id of f.outstanding.keys()) f.client.cancel(id, this.#now);
@@ -443,7 +455,7 @@ export class IceAgent implements Machine<IceEvent> {
     if (payload.length < 20 || payload[0]! > 3) return 'not-stun';
     const r = decode(payload);
     if (!r.ok) {
-      this.stats.dropped++;
+      this.#dropped++;
       return 'malformed';
     }
     return this.handleMessage(r.message, from, now, to);
@@ -462,16 +474,16 @@ export class IceAgent implements Machine<IceEvent> {
       const v = f.client.handleMessage(msg, from, now, to);
       this.#drainClient(f, now);
       if (v === 'accepted') return 'response';
-      this.stats.dropped++;
+      this.#dropped++;
       return 'ignored';
     }
     if (msg.classic || msg.messageClass !== MessageClass.Request || msg.method !== Method.Binding) {
       // Indications are keepalives (RFC 8445 §11): nothing to do.
-      this.stats.dropped++;
+      this.#dropped++;
       return 'ignored';
     }
     if (verifyFingerprint(msg) !== 'ok') {
-      this.stats.dropped++;
+      this.#dropped++;
       return 'bad-fingerprint';
     }
     const username = msg.get(AttrType.Username);
@@ -527,18 +539,21 @@ export class IceAgent implements Machine<IceEvent> {
       .addMessageIntegrity(key)
       .addFingerprint();
     this.#queue(source, from, b.view());
-    this.stats.checksAnswered++;
+    this.#checksAnswered++;
     return 'answered';
   }
 
   pollTransmit(): Transmit | undefined {
-    const out = this.#out;
-    if (out !== undefined && out.length > 0) {
-      const t = out.shift()!;
+    const t = this.#outHead;
+    if (t !== undefined) {
+      const rest = this.#outRest;
+      this.#outHead = rest?.shift();
+      if (rest !== undefined && rest.length === 0) this.#outRest = undefined;
+      this.#outCount--;
       releaseView(t);
       return t;
     }
-    return this.#full?.client.pollTransmit();
+    return this.#state === 'closed' ? undefined : this.#full?.client.pollTransmit();
   }
 
   /** The earliest of: consent deadlines, the next paced transaction, the StunClient's retransmits. */
@@ -587,8 +602,11 @@ export class IceAgent implements Machine<IceEvent> {
   }
 
   pollEvent(): IceEvent | undefined {
-    const e = this.#events;
-    return e === undefined || e.length === 0 ? undefined : e.shift();
+    const q = this.#events;
+    if (q === undefined) return undefined;
+    const e = q.shift();
+    if (q.length === 0) this.#events = undefined;
+    return e;
   }
 
   // ---- answering checks ------------------------------------------------------------------------
@@ -813,7 +831,7 @@ export class IceAgent implements Machine<IceEvent> {
     pair.request = id;
     f.outstanding.set(id, { kind: 'check', pair, nominate, controlling, generation: f.generation });
     f.lastPaced = now;
-    this.stats.checksSent++;
+    this.#checksSent++;
     if (this.#state === 'new') this.#setState('checking');
   }
 
@@ -1066,23 +1084,37 @@ export class IceAgent implements Machine<IceEvent> {
    * with the PRIORITY of the request and a fresh foundation. Only after authentication.
    */
   #learnPeerReflexive(msg: StunMessage, from: SocketAddress): number {
-    this.#remoteCandidates ??= [];
-    const list = this.#remoteCandidates;
-    if (list.length >= this.#maxRemote) {
-      this.stats.remoteCandidatesRefused++;
-      return -1;
-    }
+    const n = this.#remoteCandidates?.length ?? 0;
     const candidate: Candidate = {
-      foundation: `prflx${list.length}`,
+      foundation: `prflx${n}`,
       component: 1,
       transport: 'UDP',
       priority: msg.priority() ?? candidatePriority('prflx'),
       address: { address: from.address, port: from.port, family: from.family },
       type: 'prflx',
     };
-    list.push(candidate);
+    const list = this.#pushRemote(candidate);
+    if (list === undefined) return -1;
     this.#emit({ type: 'remote-candidate', candidate });
     return list.length - 1;
+  }
+
+  /**
+   * Appends a remote candidate within the cap. A first candidate gets an exact-size array (an
+   * empty array grown by push reserves 17 slots: most of an idle session's memory).
+   */
+  #pushRemote(candidate: Candidate): Candidate[] | undefined {
+    const list = this.#remoteCandidates;
+    if (list === undefined) {
+      this.#remoteCandidates = [candidate];
+      return this.#remoteCandidates;
+    }
+    if (list.length >= this.#maxRemote) {
+      this.#remoteCandidatesRefused++;
+      return undefined;
+    }
+    list.push(candidate);
+    return list;
   }
 
   /** The host candidate a datagram arrived on; with one candidate (or no `to`), the first. */
@@ -1123,21 +1155,24 @@ export class IceAgent implements Machine<IceEvent> {
     b.addFingerprint();
     const local = this.#findLocal(to);
     this.#queue(local >= 0 ? this.#localCandidates[local]!.address : to, from, b.view());
-    this.stats.errorsSent++;
+    this.#errorsSent++;
     return verdict;
   }
 
   #queue(source: SocketAddress | undefined, destination: SocketAddress, view: Uint8Array): void {
-    this.#out ??= [];
-    const out = this.#out;
-    if (out.length >= this.#maxOut) {
-      this.stats.transmitsDropped++;
+    if (this.#outCount >= this.#maxOut) {
+      this.#transmitsDropped++;
       return;
     }
     const t: Transmit =
       source === undefined ? { destination, payload: view } : { source, destination, payload: view };
     holdView(t);
-    out.push(t);
+    if (this.#outHead === undefined) this.#outHead = t;
+    else {
+      this.#outRest ??= [];
+      this.#outRest.push(t);
+    }
+    this.#outCount++;
   }
 
   #setState(state: IceState): void {
