@@ -123,7 +123,7 @@ export class BlockHmac implements StunMac {
     }
     const s = this.#scratch;
     const v = this.#scratchView;
-    for (let i = 0; i < end; i++) s[i] = bytes[i]!;
+    s.set(end === bytes.length ? bytes : bytes.subarray(0, end));
     s[2] = lengthField >>> 8;
     s[3] = lengthField & 0xff;
     s[end] = 0x80;
