@@ -154,3 +154,45 @@ describe('TimerHeap', () => {
     }
   });
 });
+
+describe('IceRouter with full agents (responses routed by transaction ID)', () => {
+  it('two full agents behind one router connect to two lite agents in netsim', async () => {
+    const { Sim } = await import('@natkit/netsim');
+    const sim = new Sim({ seed: 5, trace: false });
+    const net = sim.network('internet', { latency: 10 });
+    const hostA = sim.host('a', { network: net, address: '192.0.2.1' });
+    const hostB = sim.host('b', { network: net, address: '192.0.2.2' });
+    const router = new IceRouter();
+    const routerEp = hostA.add(router, { port: 5000, name: 'router' });
+    const fulls = [0, 1].map((i) => new IceAgent({ mode: 'full', random: sim.randomSource(`full${i}`) }));
+    const lites = [0, 1].map((i) => new IceAgent({ random: sim.randomSource(`lite${i}`) }));
+    const liteEps = lites.map((l, i) => hostB.add(l, { port: 6000 + i, name: `lite${i}` }));
+    for (let i = 0; i < 2; i++) {
+      const full = fulls[i]!;
+      const lite = lites[i]!;
+      routerEp.act((r) => {
+        full.addLocalCandidate(routerEp.local);
+        r.add(full);
+      });
+      const lc = liteEps[i]!.act((l) => {
+        const c = l.addLocalCandidate(liteEps[i]!.local);
+        l.setRemoteCredentials(full.localCredentials);
+        return c;
+      });
+      routerEp.act((r) => {
+        full.setRemoteCredentials(lite.localCredentials);
+        full.addRemoteCandidate(lc);
+        full.endOfRemoteCandidates();
+        r.update(full);
+      });
+    }
+    sim.runUntil(
+      () => fulls.every((f) => f.state === 'completed') && lites.every((l) => l.state === 'connected'),
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(router.stats.unknownTransaction).toBe(0);
+    expect(fulls.map((f) => f.selectedPair?.remote.address.port)).toEqual([6000, 6001]);
+  });
+});
