@@ -72,16 +72,26 @@ export function formatIPv6(words: readonly number[]): string {
 
 /** Parses dotted-quad IPv4 into 4 bytes at `out[offset..]`; false when malformed. */
 export function parseIPv4Into(s: string, out: Uint8Array, offset: number): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return false;
-    const n = Number(p);
-    if (n > 255) return false;
-    out[offset + i] = n;
+  // A hand loop: this runs for every XOR-MAPPED-ADDRESS a server writes.
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3) return false;
+      out[offset + part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      if (value > 255) return false;
+      digits++;
+    } else {
+      return false;
+    }
   }
-  return true;
+  return part === 4;
 }
 
 /**

@@ -22,6 +22,8 @@ import { utf8EncodeInto } from './text.ts';
 
 const MAX_VALUE = 0xffff;
 const mac256 = new Uint8Array(32);
+const addressScratch = new Uint8Array(16);
+const u64 = new DataView(new ArrayBuffer(8));
 
 // Where in the "what may follow" rules (RFC 8489 §14.5–§14.7) the builder is.
 const OPEN = 0;
@@ -195,7 +197,7 @@ export class MessageBuilder {
       throw new RangeError(`bad port ${addr.port}`);
     }
     // Validate before opening so a bad address leaves the message unchanged.
-    const scratch = new Uint8Array(16);
+    const scratch = addressScratch;
     if (!(v6 ? parseIPv6Into(addr.address, scratch, 0) : parseIPv4Into(addr.address, scratch, 0))) {
       throw new RangeError(`bad ${addr.family} address ${addr.address}`);
     }
@@ -433,8 +435,9 @@ export class MessageBuilder {
     if (v < 0n || v > 0xffffffffffffffffn)
       throw new RangeError('tie-breaker must be an unsigned 64-bit value');
     const o = this.#open(type, 8);
-    this.#u32(o, Number(v >> 32n));
-    this.#u32(o + 4, Number(v & 0xffffffffn));
+    // Through a DataView: splitting the bigint with shifts would allocate two more.
+    u64.setBigUint64(0, v);
+    for (let i = 0; i < 8; i++) this.#buf[o + i] = u64.getUint8(i);
     return this;
   }
 

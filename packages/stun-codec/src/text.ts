@@ -14,6 +14,18 @@ export function utf8Encode(s: string): Uint8Array {
  * The caller makes sure there is room for `s.length * 3` bytes.
  */
 export function utf8EncodeInto(s: string, out: Uint8Array, offset: number): number {
+  // ASCII (the usual username/realm/software) is copied directly: cheaper than a subarray
+  // plus a call into the encoder for a dozen bytes.
+  const n = s.length;
+  if (n <= 64) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[offset + i] = c;
+    }
+    if (i === n) return n;
+  }
   return encoder.encodeInto(s, out.subarray(offset)).written;
 }
 
