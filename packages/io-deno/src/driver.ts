@@ -1,6 +1,13 @@
+import {
+  DriverCore,
+  type DriverEvent,
+  type DriverOptions,
+  type DriverStats,
+  type EventStream,
+  errorCode,
+  type Platform,
+} from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
-import { type DriverEvent, type DriverStats, type EventStream, errorCode } from './events.ts';
-import { DriverCore, type DriverOptions, type Platform } from './loop.ts';
 
 /** The events a machine `M` emits. */
 export type EventOf<M> = M extends Machine<infer E> ? E : never;

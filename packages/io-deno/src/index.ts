@@ -2,6 +2,16 @@
  * @natkit/io-deno — run any natkit sans-IO machine over a `Deno.listenDatagram` UDP socket.
  * @module
  */
+
+export {
+  type CloseReason,
+  type DriverEvent,
+  type DriverOptions,
+  type DriverStats,
+  type EventStream,
+  errorCode,
+  type MachinePhase,
+} from '@natkit/io-core';
 export {
   type BindOptions,
   bindUdp,
@@ -12,12 +22,3 @@ export {
   UdpDriver,
   type UdpDriverOptions,
 } from './driver.ts';
-export {
-  type CloseReason,
-  type DriverEvent,
-  type DriverStats,
-  type EventStream,
-  errorCode,
-  type MachinePhase,
-} from './events.ts';
-export type { DriverOptions } from './loop.ts';

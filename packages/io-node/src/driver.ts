@@ -1,8 +1,15 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import {
+  DriverCore,
+  type DriverEvent,
+  type DriverOptions,
+  type DriverStats,
+  type EventStream,
+  errorCode,
+  type Platform,
+} from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
-import { type DriverEvent, type DriverStats, type EventStream, errorCode } from './events.ts';
-import { DriverCore, type DriverOptions, type Platform } from './loop.ts';
 
 /** The events a machine `M` emits. */
 export type EventOf<M> = M extends Machine<infer E> ? E : never;

@@ -6,6 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { DriverEvent } from '@natkit/io-core';
 import type { SocketAddress } from '@natkit/sans-io';
 import {
   type Credentials,
@@ -14,7 +15,6 @@ import {
   type StunClientOptions,
 } from '@natkit/stun-agent';
 import { bindUdp } from './driver.ts';
-import type { DriverEvent } from './events.ts';
 
 /** The default STUN port (RFC 8489 §18.6). */
 export const DEFAULT_STUN_PORT = 3478;

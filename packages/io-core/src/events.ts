@@ -1,5 +1,4 @@
-// This file is shared verbatim by @natkit/io-node and @natkit/io-deno (a test checks the
-// two copies are identical). It must stay free of `node:*` imports and Deno globals.
+// Runtime-agnostic: no `node:*` imports, no Deno globals (io-deno runs it unchanged).
 import type { SocketAddress } from '@natkit/sans-io';
 
 /** Which call into the machine (or into the caller's listener) threw. */

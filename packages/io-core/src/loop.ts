@@ -1,6 +1,4 @@
-// This file is shared verbatim by @natkit/io-node and @natkit/io-deno (a test checks the
-// two copies are identical). It must stay free of `node:*` imports and Deno globals: the
-// socket side lives in each package's driver, which hands this core a `Platform`.
+// Runtime-agnostic: no `node:*` imports, no Deno globals (io-deno runs it unchanged).
 import type { Machine, SocketAddress } from '@natkit/sans-io';
 import { type DriverEvent, type DriverStats, EventStream, type MachinePhase, newStats } from './events.ts';
 
