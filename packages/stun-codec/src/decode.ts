@@ -42,6 +42,13 @@ export interface DecodeOptions {
 const NO_UNKNOWN: readonly number[] = Object.freeze([]);
 
 /**
+ * At most this many distinct unknown comprehension-required types are listed. A 64 KB
+ * datagram can hold 16 000 empty attributes; deduplicating an unbounded list would make
+ * decode quadratic, and a 420 that names the first 64 is answer enough.
+ */
+export const MAX_UNKNOWN_REQUIRED = 64;
+
+/**
  * Cheap STUN check for demultiplexing (RFC 8489 §5, RFC 7983): at least 20 bytes, top two bits
  * zero, magic cookie, Length a multiple of 4 that matches the datagram. Classic RFC 3489
  * messages (no cookie) are not recognised here; {@link decode} does recognise them.
@@ -123,7 +130,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
       continue;
     } else if (type < 0x8000 && !isKnownAttribute(type)) {
       if (unknown === undefined) unknown = [type];
-      else if (!unknown.includes(type)) unknown.push(type);
+      else if (unknown.length < MAX_UNKNOWN_REQUIRED && !unknown.includes(type)) unknown.push(type);
     }
     count++;
     off = next;

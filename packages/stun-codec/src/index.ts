@@ -47,6 +47,7 @@ export {
   type DecodeResult,
   decode,
   isStun,
+  MAX_UNKNOWN_REQUIRED,
 } from './decode.ts';
 export { constantTimeEqual, IntegrityKey, type MacAlgorithm } from './integrity-key.ts';
 export { type RawAttribute, StunMessage } from './message.ts';

@@ -307,6 +307,18 @@ describe('unknown attributes', () => {
   });
 });
 
+describe('adversarial sizes', () => {
+  it('a 64 KB datagram of 16 000 distinct unknown attributes decodes, listing the first 64', () => {
+    const attrs: [number, Uint8Array][] = [];
+    for (let t = 0; t < 16_000; t++) attrs.push([0x4000 + t, new Uint8Array(0)]);
+    const m = ok(raw(attrs));
+    expect(m.attributeCount).toBe(16_000);
+    expect(m.unknownRequired).toHaveLength(64);
+    expect(m.unknownRequired[0]).toBe(0x4000);
+    expect(m.get(0x4000 + 15_999)).toEqual(new Uint8Array(0));
+  });
+});
+
 describe('classic RFC 3489 messages', () => {
   it('are recognised, not misparsed', () => {
     const b = raw([[AttrType.MappedAddress, bytes(0, 1, 0x0d, 0x96, 192, 0, 2, 1)]], MessageClass.Success);
