@@ -420,7 +420,7 @@ export class IceAgent implements Machine<IceEvent> {
       f.concluded = false;
       f.generation++;
     }
-    if (this.#state === 'failed' || this.#state === 'new') this.#setState('checking');
+    if (this.#state === 'failed') this.#setState('checking');
     return credentials;
   }
 
@@ -594,9 +594,18 @@ export class IceAgent implements Machine<IceEvent> {
       this.#setState('disconnected');
     }
     if (this.#state === 'disconnected' && now >= s.refreshedAt + this.#consentTimeout) {
-      // RFC 7675 §5.1: consent expired; stop using the pair.
+      // RFC 7675 §5.1: consent expired; stop using the pair and discard outstanding consent
+      // transactions (a late response must not restore it).
       this.#selected = undefined;
-      if (f !== undefined) f.nextConsentAt = Number.POSITIVE_INFINITY;
+      if (f !== undefined) {
+        f.nextConsentAt = Number.POSITIVE_INFINITY;
+        for (const [id, o] of f.outstanding) {
+          if (o.kind === 'consent') {
+            f.client.cancel(id, now);
+            f.outstanding.delete(id);
+          }
+        }
+      }
       this.#setState('failed');
     }
   }
@@ -642,8 +651,9 @@ export class IceAgent implements Machine<IceEvent> {
       this.#select(local, this.#remoteCandidates![remote]!, now);
       return;
     }
-    // Full mode: checks with the pre-restart credentials only keep the old selected pair alive.
-    if (!isCurrent || remote < 0) return;
+    // Full mode: checks with the pre-restart credentials only keep the old selected pair alive,
+    // and a failed session is only answered: reviving it takes a restart (RFC 8445 §9).
+    if (!isCurrent || remote < 0 || this.#state === 'failed') return;
     let pair = f.pairs.find((p) => p.local === local && p.remote === remote);
     if (pair === undefined) {
       pair = this.#addPair(f, local, remote);

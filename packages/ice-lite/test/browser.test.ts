@@ -35,7 +35,7 @@ describe('real browser: headless Chromium against the lite agent over 127.0.0.1'
           '-c',
           `ip link set lo up && exec "${process.execPath}" --conditions=source --import tsx "${script}"`,
         ],
-        { cwd: root, encoding: 'utf8', timeout: 60_000 },
+        { cwd: root, encoding: 'utf8', timeout: 100_000 },
       );
       const last = run.stdout.trim().split('\n').at(-1) ?? '';
       let outcome: {
@@ -61,6 +61,6 @@ describe('real browser: headless Chromium against the lite agent over 127.0.0.1'
       expect(outcome.checksAnswered).toBeGreaterThan(0);
       expect(outcome.errorsSent).toBe(0);
     },
-    90_000,
+    120_000,
   );
 });

@@ -95,6 +95,8 @@ describe('full agent in netsim (virtual time)', () => {
     const failedAt = w.a.ep.events.find((e) => e.event.type === 'state' && e.event.state === 'failed')!.time;
     expect(failedAt - gone).toBeGreaterThan(24_000);
     expect(failedAt - gone).toBeLessThanOrEqual(30_000);
+    // Outstanding consent transactions were discarded: nothing left to time.
+    expect(w.a.agent.pollTimeout()).toBeUndefined();
   });
 
   it('ICE restart: new credentials, reconnects, old ones retired', () => {

@@ -16,11 +16,11 @@ it('the README example (two full agents over loopback) runs as written', () => {
     const run = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
       cwd: pkg,
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: 60_000,
     });
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^A sends from \{ address: '127\.0\.0\.1', port: \d+, family: 'IPv4' \} to/);
   } finally {
     rmSync(file, { force: true });
   }
-});
+}, 90_000);

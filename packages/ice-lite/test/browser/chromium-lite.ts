@@ -125,7 +125,7 @@ async function main(): Promise<Outcome> {
     const reached = await page.evaluate(async (sdp) => {
       const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
       await w.pc.setRemoteDescription({ type: 'answer', sdp });
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
         const s = w.pc.iceConnectionState;
         if (s === 'connected' || s === 'completed') return true;
@@ -147,7 +147,7 @@ async function main(): Promise<Outcome> {
         ? sel === undefined
           ? { reason: 'Chromium connected but never nominated a pair' }
           : {}
-        : { reason: 'Chromium did not reach connected within 15 s' }),
+        : { reason: 'Chromium did not reach connected within 30 s' }),
       browserStates,
       agentEvents,
       ...(sel
