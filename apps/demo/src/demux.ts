@@ -118,3 +118,17 @@ export function usernameUfrag(b: Uint8Array): string | undefined {
   for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
   return s;
 }
+
+/** The sender's ufrag: the part of USERNAME after the first `:` (RFC 8445 §7.2.2), or `undefined`. */
+export function usernameSenderUfrag(b: Uint8Array): string | undefined {
+  const at = findAttribute(b, ATTR_USERNAME);
+  if (at < 0) return undefined;
+  const len = (b[at + 2]! << 8) | b[at + 3]!;
+  const stop = at + 4 + len;
+  let i = at + 4;
+  while (i < stop && b[i] !== 0x3a) i++;
+  if (i === stop) return undefined;
+  let s = '';
+  for (let k = i + 1; k < stop; k++) s += String.fromCharCode(b[k]!);
+  return s;
+}

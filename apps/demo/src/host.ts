@@ -1,16 +1,14 @@
 import {
   type Candidate,
   generateCredentials,
-  hostCandidate,
   IceAgent,
   type IceCredentials,
   type IceEvent,
   IceRouter,
   type IceState,
 } from '@natkit/ice-lite';
-import type { Machine, RandomSource, SocketAddress } from '@natkit/sans-io';
+import type { RandomSource, SocketAddress } from '@natkit/sans-io';
 import { StunClient, type StunClientEvent, StunServer } from '@natkit/stun-agent';
-import { ControllingAgent } from './controlling-agent.ts';
 import { type Child, Mux, type MuxOptions, type Session } from './mux.ts';
 
 /**
@@ -31,6 +29,8 @@ export interface HostOptions {
   random?: RandomSource;
   software?: string;
   onEvent?: (event: HostEvent) => void;
+  /** Count each session's outbound checks, retransmissions and RTTs in the Mux (`mux.ufragStats`). */
+  perUfragStats?: boolean;
   /** Application data of a connected session (a view valid during the call). */
   onData?: (session: IceSession, payload: Uint8Array) => void;
 }
@@ -52,8 +52,7 @@ export interface IceSession {
   connectedAt: number | undefined;
   selected: { local: SocketAddress; remote: SocketAddress } | undefined;
   data: Session | undefined;
-  readonly agent: IceAgent | ControllingAgent;
-  readonly child: Child;
+  readonly agent: IceAgent;
 }
 
 export interface CreateSessionOptions {
@@ -99,6 +98,7 @@ export class NatHost {
     this.#onEvent = options.onEvent ?? (() => {});
     this.#onData = options.onData;
     const muxOptions: MuxOptions = {
+      perUfragStats: options.perUfragStats ?? false,
       // Sessions sharing a remote address (one peer socket for all of them): tell by RTP SSRC.
       pickSession: (_shared, payload, kind) => {
         if (kind !== 'rtp' || payload.length < 12) return undefined;
@@ -162,28 +162,22 @@ export class NatHost {
     const local = options.local ?? generateCredentials(this.#random);
     const id = options.id ?? local.ufrag;
     if (this.#sessions.has(id)) throw new Error(`session ${id} exists`);
-    let agent: IceAgent | ControllingAgent;
-    let candidate: Candidate;
-    if (options.mode === 'lite') {
-      const a = new IceAgent({ mode: 'lite', credentials: local, random: this.#random });
-      candidate = a.addLocalCandidate(this.localAddress);
-      if (options.remote !== undefined) a.setRemoteCredentials(options.remote);
-      for (const c of options.remoteCandidates ?? []) a.addRemoteCandidate(c);
-      agent = a;
-    } else {
-      const remoteCandidate = options.remoteCandidates?.[0];
-      if (options.remote === undefined || remoteCandidate === undefined) {
-        throw new Error('a full session needs the remote credentials and a candidate');
-      }
-      agent = new ControllingAgent({
-        local,
-        remote: options.remote,
-        localAddress: this.localAddress,
-        remoteCandidate,
-        random: this.#random,
-      });
-      candidate = hostCandidate(this.localAddress);
+    if (
+      options.mode === 'full' &&
+      (options.remote === undefined || (options.remoteCandidates ?? []).length === 0)
+    ) {
+      throw new Error('a full session needs the remote credentials and candidates');
     }
+    // Full agents control (RFC 8445 §6.1.1: the initiator controls; always against a lite peer).
+    const agent = new IceAgent(
+      options.mode === 'lite'
+        ? { mode: 'lite', credentials: local, random: this.#random }
+        : { mode: 'full', role: 'controlling', credentials: local, random: this.#random },
+    );
+    const candidate = agent.addLocalCandidate(this.localAddress);
+    if (options.remote !== undefined) agent.setRemoteCredentials(options.remote);
+    for (const c of options.remoteCandidates ?? []) agent.addRemoteCandidate(c);
+    if (options.mode === 'full') agent.endOfRemoteCandidates();
     let ssrc = options.ssrc;
     if (ssrc === undefined) {
       const b = new Uint8Array(4);
@@ -205,30 +199,13 @@ export class NatHost {
       selected: undefined,
       data: undefined,
       agent,
-      child: undefined as unknown as Child,
     };
     this.#sessions.set(id, session);
     this.#bySsrc.set(ssrc, session);
-    if (agent instanceof IceAgent) {
-      // Lite agents live in ice-lite's router: one mux child for all of them.
-      this.#byAgent.set(agent, session);
-      (session as { child: Child }).child = this.router;
-      this.mux.update(this.router, (r) => r.add(agent), now);
-    } else {
-      // The stand-in controlling agent is a child of its own, found by its ufrag.
-      const child = this.mux.add(
-        agent as Machine<IceEvent>,
-        {
-          role: 'ice',
-          name: `ice:${id}`,
-          ufrags: [local.ufrag],
-          onEvent: (e) => this.#onIceEvent(session, e),
-        },
-        now,
-      );
-      (session as { child: Child }).child = child;
-      this.mux.update(child, () => agent.start(now), now);
-    }
+    // Every agent lives in ice-lite's router: one mux child for all of them, routed by ufrag
+    // (checks) and transaction ID (responses to a full agent's checks).
+    this.#byAgent.set(agent, session);
+    this.mux.update(this.router, (r) => r.add(agent), now);
     return session;
   }
 
@@ -237,21 +214,17 @@ export class NatHost {
     const s = this.#sessions.get(id);
     if (s === undefined) return false;
     const agent = s.agent;
-    if (agent instanceof IceAgent) {
-      this.mux.update(
-        this.router,
-        (r) => {
-          agent.close();
-          r.update(agent); // collect the `closed` event
-          r.remove(agent);
-        },
-        now,
-      );
-      this.#byAgent.delete(agent);
-    } else {
-      this.mux.update(s.child, () => agent.close(), now);
-      this.mux.remove(s.child);
-    }
+    this.mux.update(
+      this.router,
+      (r) => {
+        agent.close();
+        r.update(agent); // collect the `closed` event
+        r.remove(agent);
+      },
+      now,
+    );
+    this.#byAgent.delete(agent);
+    this.mux.forgetUfrag(s.local.ufrag);
     this.mux.unbindSession(id);
     this.#sessions.delete(id);
     if (this.#bySsrc.get(s.ssrc) === s) this.#bySsrc.delete(s.ssrc);
@@ -268,7 +241,6 @@ export class NatHost {
   ): void {
     const agent = session.agent;
     (session as { remote: IceCredentials | undefined }).remote = remote;
-    if (!(agent instanceof IceAgent)) return;
     this.mux.update(
       this.router,
       (r) => {
@@ -300,7 +272,7 @@ export class NatHost {
         break;
       case 'selected-pair':
         s.selected = { local: e.local.address, remote: e.remote.address };
-        s.data = this.mux.bindSession(s.id, e.remote.address, s.child);
+        s.data = this.mux.bindSession(s.id, e.remote.address, this.router);
         this.#onEvent({
           type: 'session-selected',
           id: s.id,

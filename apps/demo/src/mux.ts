@@ -14,6 +14,7 @@ import {
   stunClass,
   stunMethod,
   transactionKey,
+  usernameSenderUfrag,
   usernameUfrag,
 } from './demux.ts';
 
@@ -109,6 +110,10 @@ export interface MuxStats {
   routed: Record<Route, number>;
   dropped: Record<DropReason, number>;
   transmitsOut: number;
+  /** STUN requests children sent (first transmissions), their retransmissions, and first responses routed back. */
+  requestsOut: number;
+  retransmitsOut: number;
+  responsesIn: number;
   /** `handleTimeout` calls into children. */
   childTimeouts: number;
   /** Children that returned a deadline <= now right after `handleTimeout(now)` (rescheduled at now + 1 ms). */
@@ -134,10 +139,35 @@ export interface MuxOptions {
    * one and two lifetimes (two generations swapped lazily; no timer, no scan).
    */
   transactionLifetime?: number;
+  /**
+   * Keep per-session counters of outbound checks (see {@link Mux.ufragStats}): the sender ufrag
+   * is read from each outbound request's USERNAME. Default false (no per-request decoding).
+   */
+  perUfragStats?: boolean;
   /** Bound on datagrams the multiplexer queues itself (`send`, copies). Default 4096. */
   maxQueuedTransmits?: number;
   /** Bound on queued events. Default 4096. */
   maxQueuedEvents?: number;
+}
+
+/** Counters of the STUN transactions of one local ufrag (an ICE session's checks). */
+export interface UfragStats {
+  requests: number;
+  retransmits: number;
+  responses: number;
+  /** RTT of the latest unretransmitted transaction, ms. */
+  rttLast: number | undefined;
+  rttSum: number;
+  rttSamples: number;
+}
+
+/** An outbound request: who sent it (for the response), and what it measured. */
+interface Transaction {
+  readonly rec: ChildRecord;
+  readonly tag: string | undefined;
+  readonly sentAt: number;
+  sends: number;
+  answered: boolean;
 }
 
 interface ChildRecord extends HeapEntry, Child {
@@ -189,8 +219,9 @@ export class Mux implements Machine<MuxEvent> {
   readonly #ufragRoutes = new Map<string, ChildRecord>();
 
   // Transaction ID → owner, in two generations (see `transactionLifetime`).
-  #txCurrent = new Map<string, ChildRecord>();
-  #txPrevious = new Map<string, ChildRecord>();
+  #txCurrent = new Map<string, Transaction>();
+  #txPrevious = new Map<string, Transaction>();
+  readonly #ufragStats: Map<string, UfragStats> | undefined;
   #txGenerationStart = Number.NEGATIVE_INFINITY;
   readonly #txLifetime: number;
 
@@ -221,6 +252,9 @@ export class Mux implements Machine<MuxEvent> {
     routed: zeroed(ROUTES),
     dropped: zeroed(DROP_REASONS),
     transmitsOut: 0,
+    requestsOut: 0,
+    retransmitsOut: 0,
+    responsesIn: 0,
     childTimeouts: 0,
     childBusyLoops: 0,
     childBadTimeouts: 0,
@@ -229,6 +263,7 @@ export class Mux implements Machine<MuxEvent> {
   constructor(options: MuxOptions = {}) {
     this.#onData = options.onData;
     this.#pickSession = options.pickSession;
+    this.#ufragStats = options.perUfragStats === true ? new Map() : undefined;
     this.#txLifetime = options.transactionLifetime ?? 64_000;
     this.#maxQueue = options.maxQueuedTransmits ?? 4096;
     this.#maxEvents = options.maxQueuedEvents ?? 4096;
@@ -315,6 +350,19 @@ export class Mux implements Machine<MuxEvent> {
     } finally {
       this.#touch(rec);
     }
+  }
+
+  /**
+   * With `perUfragStats`: requests, retransmissions, responses and RTTs of the STUN
+   * transactions sent with USERNAME `<peer>:<ufrag>` (the ICE checks of our session `ufrag`).
+   */
+  ufragStats(ufrag: string): Readonly<UfragStats> | undefined {
+    return this.#ufragStats?.get(ufrag);
+  }
+
+  /** Drops the per-ufrag counters of a session that is gone. */
+  forgetUfrag(ufrag: string): void {
+    this.#ufragStats?.delete(ufrag);
   }
 
   /** The latest `now` any call brought in. */
@@ -499,8 +547,13 @@ export class Mux implements Machine<MuxEvent> {
       case CLASS_SUCCESS:
       case CLASS_ERROR: {
         const key = transactionKey(b);
-        rec = this.#txCurrent.get(key) ?? this.#txPrevious.get(key);
-        if (rec === undefined || rec.removed) return this.#drop('stun-unmatched-response');
+        const t = this.#txCurrent.get(key) ?? this.#txPrevious.get(key);
+        if (t === undefined || t.rec.removed) return this.#drop('stun-unmatched-response');
+        rec = t.rec;
+        if (!t.answered) {
+          t.answered = true;
+          this.#answered(t, now);
+        }
         route = 'response';
         break;
       }
@@ -595,8 +648,45 @@ export class Mux implements Machine<MuxEvent> {
       isStunFrame(payload)
     ) {
       if (this.#now - this.#txGenerationStart >= this.#txLifetime) this.#observe(this.#now);
-      this.#txCurrent.set(transactionKey(payload), rec);
+      const key = transactionKey(payload);
+      const known = this.#txCurrent.get(key) ?? this.#txPrevious.get(key);
+      if (known !== undefined && known.rec === rec) {
+        // The same transaction again: a retransmission (RFC 8489 §6.2.1).
+        known.sends++;
+        this.stats.retransmitsOut++;
+        if (known.tag !== undefined) this.#tagStats(known.tag).retransmits++;
+        this.#txCurrent.set(key, known);
+        return;
+      }
+      const tag = this.#ufragStats === undefined ? undefined : usernameSenderUfrag(payload);
+      this.#txCurrent.set(key, { rec, tag, sentAt: this.#now, sends: 1, answered: false });
+      this.stats.requestsOut++;
+      if (tag !== undefined) this.#tagStats(tag).requests++;
     }
+  }
+
+  /** A first response to one of our requests: RTT per Karn's rule (only unretransmitted ones, RFC 6298 §3). */
+  #answered(t: Transaction, now: number): void {
+    this.stats.responsesIn++;
+    if (t.tag === undefined) return;
+    const u = this.#tagStats(t.tag);
+    u.responses++;
+    if (t.sends === 1) {
+      const rtt = now - t.sentAt;
+      u.rttLast = rtt;
+      u.rttSum += rtt;
+      u.rttSamples++;
+    }
+  }
+
+  #tagStats(tag: string): UfragStats {
+    const m = this.#ufragStats!;
+    let u = m.get(tag);
+    if (u === undefined) {
+      u = { requests: 0, retransmits: 0, responses: 0, rttLast: undefined, rttSum: 0, rttSamples: 0 };
+      m.set(tag, u);
+    }
+    return u;
   }
 
   /**

@@ -16,6 +16,7 @@ const parentId = new Map<string, string>();
 const echoed = new Map<string, number>();
 const host = new NatHost({
   software: 'natkit demo remote',
+  perUfragStats: true,
   onEvent: (e) => {
     if (e.type === 'session-state') say({ type: 'state', id: parentId.get(e.id) ?? e.id, state: e.state });
     if (e.type === 'mapped-address') say({ type: 'mapped', mapped: e.mapped, rtt: e.rtt });
@@ -75,14 +76,13 @@ lines.on('line', (line) => {
     case 'report': {
       const sessions: RemoteSessionReport[] = [];
       for (const s of host.sessions()) {
-        const st = 'checksSent' in s.agent.stats ? s.agent.stats : undefined;
-        const rs = s.agent.stats as { checksSent?: number; retransmits?: number; rtt?: number };
+        const u = host.mux.ufragStats(s.local.ufrag);
         sessions.push({
           id: parentId.get(s.id) ?? s.id,
           state: s.state,
-          checksSent: st?.checksSent ?? 0,
-          retransmits: rs.retransmits ?? 0,
-          rtt: rs.rtt,
+          checksSent: s.agent.stats.checksSent,
+          retransmits: u?.retransmits ?? 0,
+          rtt: u === undefined || u.rttSamples === 0 ? undefined : u.rttSum / u.rttSamples,
           connectMs: s.connectedAt === undefined ? undefined : s.connectedAt - s.createdAt,
           echoed: echoed.get(s.id) ?? 0,
         });

@@ -204,6 +204,49 @@ describe('Mux routing', () => {
   });
 });
 
+describe('Mux transaction accounting', () => {
+  it('counts retransmissions and per-ufrag checks, RTT only for unretransmitted transactions', () => {
+    const mux = new Mux({ perUfragStats: true });
+    const out: Transmit[] = [];
+    // A tiny "agent": sends what it is told, with USERNAME peer:mine.
+    const sender = {
+      handleInput: () => undefined,
+      pollTransmit: () => out.shift(),
+      pollTimeout: () => undefined,
+      handleTimeout: () => undefined,
+      pollEvent: () => undefined,
+    };
+    const c = mux.add(sender, { role: 'client' });
+    const send = (txid: number, now: number): void =>
+      mux.update(
+        c,
+        () => {
+          out.push({ destination: SERVER, payload: stunFrame(0, txid, 'peer:mine') });
+        },
+        now,
+      );
+    send(1, 0);
+    send(2, 0);
+    drain(mux);
+    send(2, 100); // retransmission of 2
+    drain(mux);
+    expect(mux.handleInput(stunFrame(2, 1), SERVER, 7)).toBe('response');
+    expect(mux.handleInput(stunFrame(2, 2), SERVER, 130)).toBe('response');
+    expect(mux.handleInput(stunFrame(2, 2), SERVER, 131)).toBe('response'); // a duplicate answer
+    expect(mux.stats).toMatchObject({ requestsOut: 2, retransmitsOut: 1, responsesIn: 2 });
+    expect(mux.ufragStats('mine')).toEqual({
+      requests: 2,
+      retransmits: 1,
+      responses: 2,
+      rttLast: 7,
+      rttSum: 7,
+      rttSamples: 1,
+    });
+    mux.forgetUfrag('mine');
+    expect(mux.ufragStats('mine')).toBeUndefined();
+  });
+});
+
 describe('Mux timers', () => {
   it('reports the earliest child deadline and runs only the children that are due', () => {
     const mux = new Mux();

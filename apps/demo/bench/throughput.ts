@@ -1,0 +1,117 @@
+/**
+ * Binding responses per second through the demo's one socket, against a plain node:dgram echo
+ * server, with the same load generator in the same run. Each server runs in its own process;
+ * the generator keeps a fixed window of Binding requests in flight on several sockets
+ * (closed loop: every answer sends the next request) and counts answers for a fixed time.
+ * Goal: demo ≥ 0.8 × echo. Each server also answers only on loopback, so this measures per-datagram
+ * cost (syscalls + JavaScript), not the network.
+ *
+ * Run: pnpm --filter @natkit/demo bench
+ */
+import { spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { MessageBuilder, MessageClass, Method } from '@natkit/stun-codec';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SOCKETS = 4;
+const WINDOW = 32; // per socket
+type Kind = 'echo' | 'demo' | 'stun';
+const servers = fileURLToPath(new URL('./servers.ts', import.meta.url));
+
+function startServer(kind: Kind): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...process.execArgv, servers, kind], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      const port = Number(/^port (\d+)$/.exec(line)?.[1]);
+      resolve({
+        port,
+        stop: () =>
+          new Promise<void>((done) => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+/** Closed-loop load: returns answers per second. */
+async function load(port: number, seconds: number): Promise<number> {
+  const request = new MessageBuilder()
+    .reset(Method.Binding, MessageClass.Request, new Uint8Array(12).fill(3))
+    .addFingerprint()
+    .build();
+  const sockets: Socket[] = [];
+  let answers = 0;
+  let counting = false;
+  let running = true;
+  for (let i = 0; i < SOCKETS; i++) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    s.on('message', () => {
+      if (counting) answers++;
+      if (running) s.send(request, port, '127.0.0.1');
+    });
+    sockets.push(s);
+  }
+  // Re-prime the window now and then: a datagram lost on loopback (full buffers) would shrink it.
+  const prime = (): void => {
+    for (const s of sockets) for (let k = 0; k < WINDOW; k++) s.send(request, port, '127.0.0.1');
+  };
+  prime();
+  await new Promise((r) => setTimeout(r, 300)); // warm-up
+  counting = true;
+  const t0 = performance.now();
+  const reprime = setInterval(prime, 250);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = (performance.now() - t0) / 1000;
+  counting = false;
+  running = false;
+  clearInterval(reprime);
+  const rate = answers / elapsed;
+  for (const s of sockets) s.close();
+  return rate;
+}
+
+async function measure(kind: Kind): Promise<number> {
+  const server = await startServer(kind);
+  try {
+    return await load(server.port, SECONDS);
+  } finally {
+    await server.stop();
+  }
+}
+
+// Rounds alternate the order, so a neighbour's load on this shared machine hits both alike;
+// the verdict is the median of the per-round ratios.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const results: Record<Kind, number[]> = { echo: [], demo: [], stun: [] };
+const ratios: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? (['echo', 'demo', 'stun'] as const) : (['stun', 'demo', 'echo'] as const);
+  for (const kind of order) results[kind].push(await measure(kind));
+  ratios.push(results.demo[round]! / results.echo[round]!);
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const f = (n: number): string => `${Math.round(n).toLocaleString('en-US')}/s`;
+console.log(
+  `Binding round trips through one UDP socket (${SOCKETS} client sockets × ${WINDOW} in flight, ${SECONDS} s per run)`,
+);
+console.log(
+  `  plain node:dgram echo server     median ${f(median(results.echo)).padStart(10)}   runs ${results.echo.map(f).join(', ')}`,
+);
+console.log(
+  `  demo Mux + StunServer (io-node)  median ${f(median(results.demo)).padStart(10)}   runs ${results.demo.map(f).join(', ')}`,
+);
+console.log(
+  `  bare StunServer on io-node       median ${f(median(results.stun)).padStart(10)}   runs ${results.stun.map(f).join(', ')}`,
+);
+console.log(
+  `  ratio demo / echo                median ${median(ratios).toFixed(2).padStart(10)}   per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (goal ≥ 0.80)`,
+);
