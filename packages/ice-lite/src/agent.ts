@@ -19,8 +19,9 @@ import {
   pairPriority,
   sameAddress,
 } from './candidate.ts';
+import { Checklist } from './checklist.ts';
 import { assertCredentials, defaultRandom, generateCredentials, type IceCredentials } from './credentials.ts';
-import { type CandidatePair, prflxPriority, sortPairs } from './pair.ts';
+import { type CandidatePair, prflxPriority } from './pair.ts';
 import { holdView, integrityKey, releaseView, scratchBuilder } from './scratch.ts';
 import type { IceAgentStats, IceEvent, IceMode, IceRole, IceState, InputVerdict } from './types.ts';
 
@@ -92,10 +93,8 @@ interface FullState {
   maxPairs: number;
   nominationDelay: number;
   consentInterval: number;
-  /** The checklist, sorted by descending priority (RFC 8445 §6.1.2). */
-  pairs: CandidatePair[];
-  /** RFC 8445 §6.1.4.1: FIFO of pairs for triggered checks. */
-  triggered: CandidatePair[];
+  /** The checklist (RFC 8445 §6.1.2) and its triggered-check queue; replaced by a restart. */
+  checklist: Checklist;
   outstanding: Map<string, Outstanding>;
   /** Gathering requests not sent yet (paced by Ta, RFC 8445 §5.1.1). */
   gatherQueue: { base: Candidate; server: SocketAddress }[];
@@ -214,10 +213,9 @@ export class IceAgent implements Machine<IceEvent> {
         stunServers: options.stunServers ?? [],
         ta: positive(options.ta ?? 50, 'ta'),
         maxPairs: positive(options.maxPairs ?? 100, 'maxPairs'),
+        checklist: new Checklist(positive(options.maxPairs ?? 100, 'maxPairs')),
         nominationDelay: options.nominationDelay ?? 1000,
         consentInterval: Math.max(4000 / 0.8, positive(options.consentInterval ?? 5000, 'consentInterval')),
-        pairs: [],
-        triggered: [],
         outstanding: new Map(),
         gatherQueue: [],
         gathersPending: 0,
@@ -287,7 +285,7 @@ export class IceAgent implements Machine<IceEvent> {
 
   /** Full mode: the checklist, by descending priority (read-only snapshot semantics). */
   get pairs(): readonly Readonly<CandidatePair>[] {
-    return this.#full?.pairs ?? [];
+    return this.#full?.checklist.pairs ?? [];
   }
 
   /** The selected pair, if any: send data from `local.address` to `remote.address`. */
@@ -318,7 +316,6 @@ export class IceAgent implements Machine<IceEvent> {
     if (f !== undefined && this.#remoteCandidates !== undefined) {
       const li = this.#localCandidates.length - 1;
       for (let ri = 0; ri < this.#remoteCandidates.length; ri++) this.#addPair(f, li, ri);
-      this.#trimPairs(f);
     }
     return c;
   }
@@ -350,7 +347,6 @@ export class IceAgent implements Machine<IceEvent> {
       for (let li = 0; li < this.#localCandidates.length; li++) {
         if (this.#localCandidates[li]!.type === 'host') this.#addPair(f, li, ri);
       }
-      this.#trimPairs(f);
     }
     return true;
   }
@@ -413,8 +409,7 @@ export class IceAgent implements Machine<IceEvent> {
       }
       this.#remoteCandidates = undefined;
       this.#localCandidates = this.#localCandidates.filter((c) => c.type !== 'prflx');
-      f.pairs = [];
-      f.triggered = [];
+      f.checklist = new Checklist(f.maxPairs);
       f.nominating = undefined;
       f.firstValidAt = undefined;
       f.concluded = false;
@@ -435,8 +430,7 @@ export class IceAgent implements Machine<IceEvent> {
     if (f !== undefined) {
       for (const id of f.outstanding.keys()) f.client.cancel(id, this.#now);
       f.outstanding.clear();
-      f.pairs = [];
-      f.triggered = [];
+      f.checklist = new Checklist(f.maxPairs);
       f.gatherQueue = [];
     }
     this.#setState('closed');
@@ -654,12 +648,8 @@ export class IceAgent implements Machine<IceEvent> {
     // Full mode: checks with the pre-restart credentials only keep the old selected pair alive,
     // and a failed session is only answered: reviving it takes a restart (RFC 8445 §9).
     if (!isCurrent || remote < 0 || this.#state === 'failed') return;
-    let pair = f.pairs.find((p) => p.local === local && p.remote === remote);
-    if (pair === undefined) {
-      pair = this.#addPair(f, local, remote);
-      this.#trimPairs(f);
-      if (!f.pairs.includes(pair)) return;
-    }
+    const pair = f.checklist.find(local, remote) ?? this.#addPair(f, local, remote);
+    if (pair === undefined) return;
     if (useCandidate && f.role === 'controlled') {
       if (pair.state === 'succeeded') {
         // Also for the pair already selected: after a restart this adopts the new credentials.
@@ -671,11 +661,7 @@ export class IceAgent implements Machine<IceEvent> {
     if (f.concluded && !pair.nominateOnSuccess) return;
     // §7.3.1.4: Succeeded → nothing; otherwise Waiting and into the triggered queue.
     if (pair.state === 'succeeded' || pair.state === 'in-progress') return;
-    pair.state = 'waiting';
-    if (!pair.queued) {
-      pair.queued = true;
-      f.triggered.push(pair);
-    }
+    f.checklist.trigger(pair);
   }
 
   /**
@@ -704,8 +690,7 @@ export class IceAgent implements Machine<IceEvent> {
     f.role = role;
     f.nominating = undefined;
     // §6.1.2.3: pair priorities depend on who controls.
-    for (const p of f.pairs) p.priority = this.#pairPriority(f, p.local, p.remote);
-    sortPairs(f.pairs);
+    f.checklist.reprioritize((p) => this.#pairPriority(f, p.local, p.remote));
     this.#emit({ type: 'role', role });
   }
 
@@ -717,45 +702,17 @@ export class IceAgent implements Machine<IceEvent> {
     return f.role === 'controlling' ? pairPriority(l, r) : pairPriority(r, l);
   }
 
-  /** Forms a pair (RFC 8445 §6.1.2.2: same component and address family) and inserts it by priority. */
-  #addPair(f: FullState, local: number, remote: number): CandidatePair {
+  /** Forms a pair (RFC 8445 §6.1.2.2: same component and address family); undefined if not pairable or capped. */
+  #addPair(f: FullState, local: number, remote: number): CandidatePair | undefined {
     const l = this.#localCandidates[local]!;
     const r = this.#remoteCandidates![remote]!;
-    const pair: CandidatePair = {
+    if (l.address.family !== r.address.family || l.component !== r.component) return undefined;
+    return f.checklist.add(
       local,
       remote,
-      foundation: `${l.foundation}:${r.foundation}`,
-      priority: this.#pairPriority(f, local, remote),
-      state: 'frozen',
-      queued: false,
-      nominateOnSuccess: false,
-      request: undefined,
-    };
-    if (l.address.family !== r.address.family || l.component !== r.component) return pair;
-    // RFC 8838 §12 (trickle): Waiting if no pair of this foundation exists yet or one succeeded.
-    let seen = false;
-    let succeeded = false;
-    for (const p of f.pairs) {
-      if (p.foundation !== pair.foundation) continue;
-      seen = true;
-      if (p.state === 'succeeded') succeeded = true;
-    }
-    if (!seen || succeeded) pair.state = 'waiting';
-    let i = 0;
-    while (i < f.pairs.length && f.pairs[i]!.priority >= pair.priority) i++;
-    f.pairs.splice(i, 0, pair);
-    return pair;
-  }
-
-  /** RFC 8445 §6.1.2.5: keep at most `maxPairs`, dropping the lowest-priority idle ones. */
-  #trimPairs(f: FullState): void {
-    for (let i = f.pairs.length - 1; i >= 0 && f.pairs.length > f.maxPairs; i--) {
-      const p = f.pairs[i]!;
-      if (p.state === 'frozen' || p.state === 'waiting' || p.state === 'failed') {
-        f.pairs.splice(i, 1);
-        if (p.queued) f.triggered.splice(f.triggered.indexOf(p), 1);
-      }
-    }
+      `${l.foundation}:${r.foundation}`,
+      this.#pairPriority(f, local, remote),
+    );
   }
 
   /** Whether a Ta tick would send something (so an idle agent arms no timer: no busy loops). */
@@ -763,24 +720,8 @@ export class IceAgent implements Machine<IceEvent> {
     if (f.gatherQueue.length > 0) return true;
     if (this.#remote === undefined) return false;
     if (f.nominating !== undefined && f.nominating.request === undefined) return true;
-    for (const p of f.triggered) if (p.state !== 'in-progress' && p.state !== 'succeeded') return true;
-    return !f.concluded && this.#nextOrdinaryCheck(f) !== undefined;
-  }
-
-  /**
-   * RFC 8445 §6.1.4.2: the highest-priority Waiting pair; with none, the best Frozen pair whose
-   * foundation has nothing Waiting or In-Progress (every other Frozen pair waits for those).
-   */
-  #nextOrdinaryCheck(f: FullState): CandidatePair | undefined {
-    const waiting = f.pairs.find((p) => p.state === 'waiting');
-    if (waiting !== undefined) return waiting;
-    return f.pairs.find(
-      (p) =>
-        p.state === 'frozen' &&
-        !f.pairs.some(
-          (q) => q.foundation === p.foundation && (q.state === 'waiting' || q.state === 'in-progress'),
-        ),
-    );
+    if (f.checklist.hasTriggered()) return true;
+    return !f.concluded && f.checklist.nextOrdinary() !== undefined;
   }
 
   /** One Ta tick (RFC 8445 §6.1.4.2): at most one new transaction. */
@@ -799,15 +740,13 @@ export class IceAgent implements Machine<IceEvent> {
       this.#sendCheck(f, nom, true, now);
       return;
     }
-    for (let pair = f.triggered.shift(); pair !== undefined; pair = f.triggered.shift()) {
-      pair.queued = false;
-      if (pair.state !== 'in-progress' && pair.state !== 'succeeded') {
-        this.#sendCheck(f, pair, false, now);
-        return;
-      }
+    const triggered = f.checklist.nextTriggered();
+    if (triggered !== undefined) {
+      this.#sendCheck(f, triggered, false, now);
+      return;
     }
     if (f.concluded) return;
-    const pair = this.#nextOrdinaryCheck(f);
+    const pair = f.checklist.nextOrdinary();
     if (pair !== undefined) this.#sendCheck(f, pair, false, now);
   }
 
@@ -820,11 +759,9 @@ export class IceAgent implements Machine<IceEvent> {
     const controlling = f.role === 'controlling';
     const tb = f.tieBreaker;
     // §14.3: RTO = max(500 ms, N·Ta) with N the pairs that may still be checked.
-    let active = 0;
-    for (const p of f.pairs) if (p.state === 'waiting' || p.state === 'in-progress') active++;
     const id = f.client.request(r.address, now, {
       source: l.address,
-      rto: Math.max(500, active * f.ta),
+      rto: Math.max(500, f.checklist.activeCount() * f.ta),
       credentials: {
         type: 'short-term',
         username: `${remote.ufrag}:${this.#local.ufrag}`,
@@ -937,8 +874,7 @@ export class IceAgent implements Machine<IceEvent> {
       pair.state = 'succeeded';
       f.firstValidAt ??= now;
       // §7.2.5.3.3: unfreeze the pairs sharing this foundation.
-      for (const p of f.pairs)
-        if (p.state === 'frozen' && p.foundation === pair.foundation) p.state = 'waiting';
+      f.checklist.unfreeze(pair.foundation);
       if ((o.nominate && o.controlling) || (pair.nominateOnSuccess && f.role === 'controlled')) {
         f.nominating = undefined;
         this.#select(pair.local, this.#remoteCandidates![pair.remote]!, now);
@@ -948,11 +884,7 @@ export class IceAgent implements Machine<IceEvent> {
     if (e.type === 'error-response' && e.code === ErrorCode.RoleConflict) {
       // §7.2.5.1: switch to the role opposite to the one the request claimed, then retry.
       this.#switchRole(f, o.controlling ? 'controlled' : 'controlling');
-      pair.state = 'waiting';
-      if (!pair.queued) {
-        pair.queued = true;
-        f.triggered.push(pair);
-      }
+      f.checklist.trigger(pair);
       return;
     }
     // Timeout, integrity failure or another error: §7.2.5.2 pair Failed.
@@ -968,14 +900,9 @@ export class IceAgent implements Machine<IceEvent> {
   #maybeNominate(f: FullState, now: number): void {
     if (f.role !== 'controlling' || f.concluded || f.nominating !== undefined || this.#remote === undefined)
       return;
-    const best = f.pairs.find((p) => p.state === 'succeeded');
+    const best = f.checklist.bestValid();
     if (best === undefined) return;
-    const better = f.pairs.some(
-      (p) =>
-        p.priority > best.priority &&
-        (p.state === 'waiting' || p.state === 'in-progress' || p.state === 'frozen'),
-    );
-    if (better && now < (f.firstValidAt ?? now) + f.nominationDelay) return;
+    if (f.checklist.hasBetterPending(best) && now < (f.firstValidAt ?? now) + f.nominationDelay) return;
     f.nominating = best;
     best.request = undefined;
   }
@@ -997,7 +924,7 @@ export class IceAgent implements Machine<IceEvent> {
   #checkFailure(f: FullState): void {
     if (this.#selected !== undefined || this.#state === 'failed' || this.#state === 'closed') return;
     if (!this.#endOfCandidates || f.gathering === 'gathering') return;
-    if (f.pairs.some((p) => p.state !== 'failed')) return;
+    if (!f.checklist.all('failed')) return;
     this.#setState('failed');
   }
 
@@ -1053,7 +980,7 @@ export class IceAgent implements Machine<IceEvent> {
     // §8.1.2: once nominated, ordinary checks end; in-flight ones are cancelled.
     f.concluded = true;
     f.nominating = undefined;
-    for (const p of f.pairs) {
+    for (const p of f.checklist.pairs) {
       if (p.request !== undefined && p.state === 'in-progress') {
         f.client.cancel(p.request, now);
         f.outstanding.delete(p.request);
@@ -1061,8 +988,7 @@ export class IceAgent implements Machine<IceEvent> {
         p.state = 'waiting';
       }
     }
-    for (const p of f.triggered) p.queued = false;
-    f.triggered = [];
+    f.checklist.clearTriggered();
     if (s === undefined || f.nextConsentAt === Number.POSITIVE_INFINITY) {
       f.nextConsentAt = now + f.consentInterval * 0.8;
     }
