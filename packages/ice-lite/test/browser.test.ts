@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { Outcome } from './browser/chromium-lite.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const script = fileURLToPath(new URL('./browser/chromium-lite.ts', import.meta.url));
@@ -21,7 +22,7 @@ function missing(): string | undefined {
 
 const reason = missing();
 
-describe('real browser: headless Chromium against the lite agent over 127.0.0.1', () => {
+describe('real browser: headless Chromium against our lite and full agents over 127.0.0.1', () => {
   // Skipped only when the machine cannot host the test at all; the reason is printed.
   it.skipIf(reason !== undefined)(
     `Chromium's iceConnectionState reaches connected${reason ? ` (skipped: ${reason})` : ''}`,
@@ -38,28 +39,27 @@ describe('real browser: headless Chromium against the lite agent over 127.0.0.1'
         { cwd: root, encoding: 'utf8', timeout: 100_000 },
       );
       const last = run.stdout.trim().split('\n').at(-1) ?? '';
-      let outcome: {
-        ok: boolean;
-        reason?: string;
-        browserStates: string[];
-        agentEvents: string[];
-        selected?: { local: string; remote: string };
-        checksAnswered: number;
-        errorsSent: number;
-      };
+      let result: { lite: Outcome; full: Outcome; error?: string };
       try {
-        outcome = JSON.parse(last);
+        result = JSON.parse(last);
       } catch {
         throw new Error(`no JSON outcome (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);
       }
-      expect(outcome.reason).toBeUndefined();
-      expect(outcome.ok).toBe(true);
-      expect(outcome.browserStates).toContain('connected');
-      expect(outcome.agentEvents).toContain('state:connected');
-      expect(outcome.selected?.local).toMatch(/^127\.0\.0\.1:\d+$/);
-      expect(outcome.selected?.remote).toMatch(/^127\.0\.0\.1:\d+$/);
-      expect(outcome.checksAnswered).toBeGreaterThan(0);
-      expect(outcome.errorsSent).toBe(0);
+      expect(result.error).toBeUndefined();
+      for (const [mode, outcome] of Object.entries({ lite: result.lite, full: result.full })) {
+        expect(outcome.reason, mode).toBeUndefined();
+        expect(outcome.ok, mode).toBe(true);
+        expect(outcome.browserStates, mode).toContain('connected');
+        expect(outcome.agentEvents, mode).toContain('state:connected');
+        expect(outcome.selected?.local, mode).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(outcome.selected?.remote, mode).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(outcome.checksAnswered, mode).toBeGreaterThan(0);
+        expect(outcome.errorsSent, mode).toBe(0);
+      }
+      // The lite agent never sends a request; the full one checks Chromium too (RFC 8445 §7.2).
+      expect(result.lite.checksSent).toBe(0);
+      expect(result.full.checksSent).toBeGreaterThan(0);
+      expect(result.full.agentEvents).toContain('state:completed');
     },
     120_000,
   );

@@ -1,23 +1,32 @@
 /**
- * Real-browser interop: headless Chromium's RTCPeerConnection against our lite agent.
+ * Real-browser interop: headless Chromium's RTCPeerConnection against our agents, over
+ * 127.0.0.1 — first a lite agent (the SFU case), then a full agent in the controlled role.
  *
  * Run inside a private network namespace with only loopback (the vitest suite does this):
  *   unshare -n sh -c 'ip link set lo up && exec node --conditions=source --import tsx <this file>'
- * Prints one JSON line with the outcome on stdout. Chromium never leaves the namespace.
+ * Prints one JSON line `{ lite: Outcome, full: Outcome }` on stdout. Chromium never leaves the
+ * namespace.
  */
 import { bindUdp } from '@natkit/io-node';
-import { chromium } from 'playwright-core';
-import { formatIceLines, IceAgent, type IceEvent, parseIceDescription } from '../../src/index.ts';
+import { type Browser, chromium } from 'playwright-core';
+import {
+  IceAgent as Agent,
+  formatIceLines,
+  type IceAgent,
+  type IceEvent,
+  parseIceDescription,
+} from '../../src/index.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-interface Outcome {
+export interface Outcome {
   ok: boolean;
   reason?: string;
   browserStates: string[];
   agentEvents: string[];
   selected?: { local: string; remote: string };
   checksAnswered: number;
+  checksSent: number;
   errorsSent: number;
   agentState?: string;
 }
@@ -36,7 +45,8 @@ function answerSdp(offer: string, agent: IceAgent): string {
     'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
     's=-',
     't=0 0',
-    'a=ice-lite',
+    // A lite agent says so at session level (RFC 8839 §5.3); a full one does not.
+    ...(agent.mode === 'lite' ? ['a=ice-lite'] : []),
     `a=group:BUNDLE ${mid}`,
     `m=application ${c.address.port} UDP/DTLS/SCTP webrtc-datachannel`,
     `c=IN IP4 ${c.address.address}`,
@@ -48,41 +58,26 @@ function answerSdp(offer: string, agent: IceAgent): string {
   ].join('\r\n')}\r\n`;
 }
 
-async function main(): Promise<Outcome> {
-  const agent = new IceAgent();
+const describe = (e: IceEvent): string =>
+  e.type === 'state'
+    ? `state:${e.state}`
+    : e.type === 'selected-pair'
+      ? `selected:${e.local.address.address}:${e.local.address.port}->${e.remote.address.address}:${e.remote.address.port}`
+      : e.type;
+
+async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcome> {
+  // Against Chromium (the offerer, controlling) a full agent is controlled (RFC 8445 §6.1.1).
+  const agent = new Agent(mode === 'lite' ? {} : { mode: 'full', role: 'controlled' });
   const agentEvents: string[] = [];
-  const describe = (e: IceEvent): string =>
-    e.type === 'state'
-      ? `state:${e.state}`
-      : e.type === 'selected-pair'
-        ? `selected:${e.local.address.address}:${e.local.address.port}->${e.remote.address.address}:${e.remote.address.port}`
-        : e.type;
   const driver = await bindUdp(agent, {
     address: '127.0.0.1',
     onEvent: (e) => {
       if (e.type === 'machine') agentEvents.push(describe(e.event as IceEvent));
     },
   });
-  agent.addLocalCandidate(driver.localAddress!);
-
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  });
+  const page = await browser.newPage();
   try {
-    const page = await browser.newPage();
+    agent.addLocalCandidate(driver.localAddress!);
     // A real origin (about:blank gathers nothing), served without a server.
     await page.route('http://localhost/**', (route) =>
       route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>natkit</title>' }),
@@ -107,33 +102,29 @@ async function main(): Promise<Outcome> {
 
     const remote = parseIceDescription(offer);
     if (remote.ufrag === undefined || remote.pwd === undefined) {
-      return {
-        ok: false,
-        reason: 'offer without ICE credentials',
-        browserStates: [],
-        agentEvents,
-        checksAnswered: 0,
-        errorsSent: 0,
-      };
+      throw new Error('offer without ICE credentials');
     }
     driver.update((a) => {
       a.setRemoteCredentials({ ufrag: remote.ufrag!, pwd: remote.pwd! });
       for (const c of remote.candidates) a.addRemoteCandidate(c);
+      a.endOfRemoteCandidates();
     });
 
-    const answer = answerSdp(offer, agent);
-    const reached = await page.evaluate(async (sdp) => {
-      const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
-      await w.pc.setRemoteDescription({ type: 'answer', sdp });
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const s = w.pc.iceConnectionState;
-        if (s === 'connected' || s === 'completed') return true;
-        if (s === 'failed') return false;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return false;
-    }, answer);
+    const reached = await page.evaluate(
+      async (sdp) => {
+        const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
+        await w.pc.setRemoteDescription({ type: 'answer', sdp });
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          const s = w.pc.iceConnectionState;
+          if (s === 'connected' || s === 'completed') return true;
+          if (s === 'failed') return false;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return false;
+      },
+      answerSdp(offer, agent),
+    );
     // Chromium reports connected on its first successful check; its nominating check
     // (USE-CANDIDATE) may arrive a moment later. Give it a few seconds to reach us.
     for (let i = 0; i < 100 && reached && agent.selectedPair === undefined; i++) {
@@ -141,6 +132,7 @@ async function main(): Promise<Outcome> {
     }
     const browserStates = await page.evaluate(() => (window as unknown as { states: string[] }).states);
     const sel = agent.selectedPair;
+    const { checksAnswered, checksSent, errorsSent } = agent.stats;
     return {
       ok: reached && sel !== undefined,
       ...(reached
@@ -158,24 +150,51 @@ async function main(): Promise<Outcome> {
             },
           }
         : {}),
-      checksAnswered: agent.stats.checksAnswered,
-      errorsSent: agent.stats.errorsSent,
+      checksAnswered,
+      checksSent,
+      errorsSent,
       agentState: agent.state,
     };
   } finally {
-    await browser.close();
+    await page.close();
     await driver.close();
+  }
+}
+
+async function main(): Promise<{ lite: Outcome; full: Outcome }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--allow-loopback-in-peer-connection',
+      '--use-fake-ui-for-media-stream',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+  try {
+    const lite = await scenario(browser, 'lite');
+    const full = await scenario(browser, 'full');
+    return { lite, full };
+  } finally {
+    await browser.close();
   }
 }
 
 main().then(
   (outcome) => {
     process.stdout.write(`${JSON.stringify(outcome)}\n`);
-    process.exit(outcome.ok ? 0 : 1);
+    process.exit(outcome.lite.ok && outcome.full.ok ? 0 : 1);
   },
   (error: unknown) => {
     process.stdout.write(
-      `${JSON.stringify({ ok: false, reason: String(error instanceof Error ? error.stack : error) })}\n`,
+      `${JSON.stringify({ error: String(error instanceof Error ? error.stack : error) })}\n`,
     );
     process.exit(1);
   },
