@@ -14,6 +14,12 @@ if (kind === 'echo') {
   s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
   s.bind(0, '127.0.0.1', () => console.log(`port ${s.address().port}`));
   process.on('SIGTERM', () => s.close(() => process.exit(0)));
+} else if (kind === 'echo-copy-cb') {
+  // The echo server with the two things a driver does per send: copy the payload, pass a callback.
+  const s = createSocket('udp4');
+  s.on('message', (msg, rinfo) => s.send(Buffer.from(msg), rinfo.port, rinfo.address, () => {}));
+  s.bind(0, '127.0.0.1', () => console.log(`port ${s.address().port}`));
+  process.on('SIGTERM', () => s.close(() => process.exit(0)));
 } else if (kind === 'demo') {
   const host = new NatHost({});
   const driver = await bindUdp(host.mux, { address: '127.0.0.1' });

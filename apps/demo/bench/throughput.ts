@@ -16,8 +16,8 @@ import { MessageBuilder, MessageClass, Method } from '@natkit/stun-codec';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const SOCKETS = 4;
-const WINDOW = 32; // per socket
-type Kind = 'echo' | 'demo' | 'stun';
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 32); // per socket
+type Kind = 'echo' | 'demo' | 'stun' | 'echo-copy-cb';
 const servers = fileURLToPath(new URL('./servers.ts', import.meta.url));
 
 function startServer(kind: Kind): Promise<{ port: number; stop: () => Promise<void> }> {
@@ -91,10 +91,13 @@ async function measure(kind: Kind): Promise<number> {
 // Rounds alternate the order, so a neighbour's load on this shared machine hits both alike;
 // the verdict is the median of the per-round ratios.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const results: Record<Kind, number[]> = { echo: [], demo: [], stun: [] };
+const results: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
 const ratios: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const order = round % 2 === 0 ? (['echo', 'demo', 'stun'] as const) : (['stun', 'demo', 'echo'] as const);
+  const order =
+    round % 2 === 0
+      ? (['echo', 'demo', 'stun', 'echo-copy-cb'] as const)
+      : (['echo-copy-cb', 'stun', 'demo', 'echo'] as const);
   for (const kind of order) results[kind].push(await measure(kind));
   ratios.push(results.demo[round]! / results.echo[round]!);
 }
@@ -111,6 +114,9 @@ console.log(
 );
 console.log(
   `  bare StunServer on io-node       median ${f(median(results.stun)).padStart(10)}   runs ${results.stun.map(f).join(', ')}`,
+);
+console.log(
+  `  echo, copy + send callback      median ${f(median(results['echo-copy-cb'])).padStart(10)}   runs ${results['echo-copy-cb'].map(f).join(', ')}`,
 );
 console.log(
   `  ratio demo / echo                median ${median(ratios).toFixed(2).padStart(10)}   per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (goal ≥ 0.80)`,
