@@ -173,6 +173,8 @@ interface Transaction {
 interface ChildRecord extends HeapEntry, Child {
   onEvent: ((event: unknown) => void) | undefined;
   ufrags: readonly string[];
+  /** The ufrags routed to this child (so removing it costs O(its routes)). */
+  routes: Set<string>;
   /** In `#pendingTx`: may have transmits the multiplexer has not pulled yet. */
   txQueued: boolean;
   removed: boolean;
@@ -288,6 +290,7 @@ export class Mux implements Machine<MuxEvent> {
       machine,
       onEvent: options.onEvent as ((event: unknown) => void) | undefined,
       ufrags: options.ufrags ?? [],
+      routes: new Set(),
       txQueued: false,
       removed: false,
       deadline: 0,
@@ -316,9 +319,11 @@ export class Mux implements Machine<MuxEvent> {
     if (owner !== undefined && owner !== rec)
       throw new Error(`Mux: ufrag ${ufrag} already routed to ${owner.name}`);
     this.#ufragRoutes.set(ufrag, rec);
+    rec.routes.add(ufrag);
   }
 
   removeRoute(ufrag: string): void {
+    this.#ufragRoutes.get(ufrag)?.routes.delete(ufrag);
     this.#ufragRoutes.delete(ufrag);
   }
 
@@ -334,7 +339,8 @@ export class Mux implements Machine<MuxEvent> {
     this.#children.delete(rec);
     if (this.#server === rec) this.#server = undefined;
     if (this.#defaultIce === rec) this.#defaultIce = undefined;
-    for (const [u, owner] of this.#ufragRoutes) if (owner === rec) this.#ufragRoutes.delete(u);
+    for (const u of rec.routes) if (this.#ufragRoutes.get(u) === rec) this.#ufragRoutes.delete(u);
+    rec.routes.clear();
   }
 
   /**

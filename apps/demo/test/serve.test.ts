@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { generateCredentials, parseIceDescription } from '@natkit/ice-lite';
 import { bindUdp } from '@natkit/io-node';
-import { StunClient, type StunClientEvent } from '@natkit/stun-agent';
+import { StunClient, type StunClientEvent, StunServer } from '@natkit/stun-agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatHost } from '../src/host.ts';
 import { buildAnswer, parseOffer } from '../src/sdp.ts';
@@ -113,12 +113,20 @@ describe('pnpm demo serve (a real process)', () => {
   let out = '';
   let base = '';
   let udpPort = 0;
+  // A natkit STUN server of our own on loopback, for --stun.
+  let stunDriver: Awaited<ReturnType<typeof bindUdp<StunServer>>>;
 
   beforeAll(async () => {
-    child = spawn(tsx, ['--conditions=source', cli, 'serve', '--port', '0', '--http-port', '0'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    stunDriver = await bindUdp(new StunServer(), { address: '127.0.0.1' });
+    const stun = `127.0.0.1:${stunDriver.localAddress!.port}`;
+    child = spawn(
+      tsx,
+      ['--conditions=source', cli, 'serve', '--port', '0', '--http-port', '0', '--stun', stun],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
     });
@@ -135,8 +143,19 @@ describe('pnpm demo serve (a real process)', () => {
     udpPort = Number(/UDP 127\.0\.0\.1:(\d+)/.exec(out)![1]);
   }, 40_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
+    await stunDriver.close();
+  });
+
+  it('discovers its public address through --stun', async () => {
+    let stats: { publicAddress?: string } = {};
+    for (let i = 0; i < 50 && stats.publicAddress === undefined; i++) {
+      stats = await (await fetch(`${base}/stats`)).json();
+      if (stats.publicAddress === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stats.publicAddress).toBe(`127.0.0.1:${udpPort}`);
+    expect(out).toMatch(/our public address is 127\.0\.0\.1:\d+/);
   });
 
   it('answers STUN Binding requests from anyone on the one UDP port', async () => {
