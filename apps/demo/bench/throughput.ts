@@ -20,16 +20,32 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 32); // per socket
 type Kind = 'echo' | 'demo' | 'stun' | 'echo-copy-cb';
 const servers = fileURLToPath(new URL('./servers.ts', import.meta.url));
 
-function startServer(kind: Kind): Promise<{ port: number; stop: () => Promise<void> }> {
+interface Server {
+  port: number;
+  /** Server CPU µs and datagrams received so far. */
+  mark(): Promise<{ cpu: number; datagrams: number }>;
+  stop(): Promise<void>;
+}
+
+function startServer(kind: Kind): Promise<Server> {
   const child = spawn(process.execPath, [...process.execArgv, servers, kind], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const lines = createInterface({ input: child.stdout });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const next = (): Promise<string> => new Promise((r) => waiting.push(r));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      const port = Number(/^port (\d+)$/.exec(line)?.[1]);
+    void next().then((line) => {
       resolve({
-        port,
+        port: Number(/^port (\d+)$/.exec(line)?.[1]),
+        mark: async () => {
+          const reply = next();
+          child.kill('SIGUSR2');
+          const [, cpu, datagrams] = /^mark (\d+) (\d+)$/.exec(await reply) ?? [];
+          return { cpu: Number(cpu), datagrams: Number(datagrams) };
+        },
         stop: () =>
           new Promise<void>((done) => {
             child.removeAllListeners('exit');
@@ -42,7 +58,8 @@ function startServer(kind: Kind): Promise<{ port: number; stop: () => Promise<vo
 }
 
 /** Closed-loop load: returns answers per second. */
-async function load(port: number, seconds: number): Promise<number> {
+async function load(server: Server, seconds: number): Promise<{ rate: number; cpuPerDatagram: number }> {
+  const port = server.port;
   const request = new MessageBuilder()
     .reset(Method.Binding, MessageClass.Request, new Uint8Array(12).fill(3))
     .addFingerprint()
@@ -67,22 +84,24 @@ async function load(port: number, seconds: number): Promise<number> {
   prime();
   await new Promise((r) => setTimeout(r, 300)); // warm-up
   counting = true;
+  const m0 = await server.mark();
   const t0 = performance.now();
   const reprime = setInterval(prime, 250);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   counting = false;
+  const m1 = await server.mark();
   running = false;
   clearInterval(reprime);
   const rate = answers / elapsed;
   for (const s of sockets) s.close();
-  return rate;
+  return { rate, cpuPerDatagram: (m1.cpu - m0.cpu) / Math.max(1, m1.datagrams - m0.datagrams) };
 }
 
-async function measure(kind: Kind): Promise<number> {
+async function measure(kind: Kind): Promise<{ rate: number; cpuPerDatagram: number }> {
   const server = await startServer(kind);
   try {
-    return await load(server.port, SECONDS);
+    return await load(server, SECONDS);
   } finally {
     await server.stop();
   }
@@ -92,13 +111,18 @@ async function measure(kind: Kind): Promise<number> {
 // the verdict is the median of the per-round ratios.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const results: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
+const cpu: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
 const ratios: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const order =
     round % 2 === 0
       ? (['echo', 'demo', 'stun', 'echo-copy-cb'] as const)
       : (['echo-copy-cb', 'stun', 'demo', 'echo'] as const);
-  for (const kind of order) results[kind].push(await measure(kind));
+  for (const kind of order) {
+    const r = await measure(kind);
+    results[kind].push(r.rate);
+    cpu[kind].push(r.cpuPerDatagram);
+  }
   ratios.push(results.demo[round]! / results.echo[round]!);
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -121,3 +145,11 @@ console.log(
 console.log(
   `  ratio demo / echo                median ${median(ratios).toFixed(2).padStart(10)}   per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (goal ≥ 0.80)`,
 );
+// Server CPU per datagram is steadier than wall-clock rates on a shared machine: it is the
+// capacity each server would have with a core to itself.
+console.log('\nserver CPU per datagram (user + system, median), and the rate one core would sustain:');
+for (const kind of ['echo', 'echo-copy-cb', 'stun', 'demo'] as const) {
+  const c = median(cpu[kind]);
+  console.log(`  ${kind.padEnd(14)} ${c.toFixed(1).padStart(7)} µs   ${f(1e6 / c).padStart(12)}`);
+}
+console.log(`  capacity ratio demo / echo ${(median(cpu.echo) / median(cpu.demo)).toFixed(2)} (goal ≥ 0.80)`);
