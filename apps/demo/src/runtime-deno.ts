@@ -39,9 +39,9 @@ export const denoRuntime: Runtime = {
       deno.addSignalListener('SIGINT', int);
       deno.addSignalListener('SIGTERM', term);
     }),
-  // The root deno.json maps @natkit/* to the sources and enables unstable net.
+  // --conditions=source: workspace packages resolve to their TypeScript sources (as under tsx), not dist.
   scriptCommand: (script) => ({
     command: deno.execPath(),
-    args: ['run', '--allow-all', '--unstable-net', script],
+    args: ['run', '--allow-all', '--unstable-net', '--conditions=source', script],
   }),
 };

@@ -31,7 +31,7 @@ describe('pnpm demo', () => {
   it.skipIf(!existsSync(deno))(
     'runs green on Deno (io-deno) and exits 0 — pnpm demo:deno',
     () => {
-      const run = spawnSync(deno, ['run', '--allow-all', '--unstable-net', cli], {
+      const run = spawnSync(deno, ['run', '--allow-all', '--unstable-net', '--conditions=source', cli], {
         cwd: root,
         encoding: 'utf8',
         timeout: 60_000,
