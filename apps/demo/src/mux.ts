@@ -232,14 +232,14 @@ export class Mux implements Machine<MuxEvent> {
   readonly #sessionsById = new Map<string, SessionRecord>();
 
   // Children that may have output, in the order they were touched.
-  #pendingTx: ChildRecord[] = [];
+  readonly #pendingTx: ChildRecord[] = [];
   #pendingHead = 0;
   // Our own output (copies): `send`, and children's output set aside before re-entering them.
-  #queue: Transmit[] = [];
+  readonly #queue: Transmit[] = [];
   #queueHead = 0;
   readonly #maxQueue: number;
 
-  #events: MuxEvent[] = [];
+  readonly #events: MuxEvent[] = [];
   #eventsHead = 0;
   readonly #maxEvents: number;
 
@@ -483,7 +483,7 @@ export class Mux implements Machine<MuxEvent> {
       const t = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead++] = undefined as unknown as Transmit;
       if (this.#queueHead === this.#queue.length) {
-        this.#queue = [];
+        this.#queue.length = 0;
         this.#queueHead = 0;
       }
       this.stats.transmitsOut++;
@@ -504,7 +504,8 @@ export class Mux implements Machine<MuxEvent> {
       rec.txQueued = false;
       this.#pendingTx[this.#pendingHead++] = undefined as unknown as ChildRecord;
     }
-    this.#pendingTx = [];
+    // Reuse the arrays: this runs after every datagram.
+    this.#pendingTx.length = 0;
     this.#pendingHead = 0;
     return undefined;
   }
@@ -536,7 +537,7 @@ export class Mux implements Machine<MuxEvent> {
     const e = this.#events[this.#eventsHead]!;
     this.#events[this.#eventsHead++] = undefined as unknown as MuxEvent;
     if (this.#eventsHead === this.#events.length) {
-      this.#events = [];
+      this.#events.length = 0;
       this.#eventsHead = 0;
     }
     return e;
