@@ -184,7 +184,7 @@ for (const t of benchmarks) {
 }
 
 /**
- * CPU time per op (user + system, best of 40 rounds of ≥ 5 ms). On a shared machine wall-clock means
+ * CPU time per op (user + system, best of 200 rounds of ≥ 2 ms). On a shared machine wall-clock means
  * include time spent descheduled; CPU time does not, so it is the steadier figure.
  */
 function cpuNs(fn: () => unknown): number {
@@ -193,11 +193,11 @@ function cpuNs(fn: () => unknown): number {
     const t0 = process.cpuUsage();
     for (let i = 0; i < calls; i++) do_not_optimize(fn());
     const d = process.cpuUsage(t0);
-    if (d.user + d.system > 5_000) break; // ≥ 5 ms per round
+    if (d.user + d.system > 2_000) break; // ≥ 2 ms per round
     calls *= 2;
   }
   let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < 40; r++) {
+  for (let r = 0; r < 200; r++) {
     const t0 = process.cpuUsage();
     for (let i = 0; i < calls; i++) do_not_optimize(fn());
     const d = process.cpuUsage(t0);
