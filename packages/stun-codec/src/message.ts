@@ -143,24 +143,29 @@ export class StunMessage {
   /** Views of the values of every `type` attribute, in wire order. */
   getAll(type: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    this.#each((t, o, len) => {
-      if (t === type) out.push(this.bytes.subarray(o, o + len));
-    });
+    for (const a of this.attributes()) if (a.type === type) out.push(a.value);
     return out;
   }
 
   /** Every indexed attribute in wire order. */
   *attributes(): Generator<RawAttribute, void, undefined> {
-    const list: RawAttribute[] = [];
-    this.#each((type, o, len) => {
-      list.push({ type, value: this.bytes.subarray(o, o + len), offset: o - 4 });
-    });
-    yield* list;
+    const b = this.bytes;
+    const end = this.#end;
+    for (let o = HEADER_LENGTH; o < end; ) {
+      const len = (b[o + 2]! << 8) | b[o + 3]!;
+      yield { type: (b[o]! << 8) | b[o + 1]!, value: b.subarray(o + 4, o + 4 + len), offset: o };
+      o += 4 + ((len + 3) & ~3);
+    }
+    // The integrity attributes and FINGERPRINT can only appear in this order.
+    for (const o of [this.#mi, this.#mi256, this.#fp]) {
+      if (o < 0) continue;
+      const len = (b[o + 2]! << 8) | b[o + 3]!;
+      yield { type: (b[o]! << 8) | b[o + 1]!, value: b.subarray(o + 4, o + 4 + len), offset: o };
+    }
   }
 
   /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
   forEachAttribute(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
-    // Same walk as #each, kept separate so this call site only ever sees user callbacks.
     const b = this.bytes;
     const end = this.#end;
     for (let o = HEADER_LENGTH; o < end; ) {
@@ -168,23 +173,6 @@ export class StunMessage {
       fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
       o += 4 + ((len + 3) & ~3);
     }
-    const mi = this.#mi;
-    if (mi >= 0) fn(AttrType.MessageIntegrity, mi + 4, (b[mi + 2]! << 8) | b[mi + 3]!);
-    const mi256 = this.#mi256;
-    if (mi256 >= 0) fn(AttrType.MessageIntegritySha256, mi256 + 4, (b[mi256 + 2]! << 8) | b[mi256 + 3]!);
-    const fp = this.#fp;
-    if (fp >= 0) fn(AttrType.Fingerprint, fp + 4, (b[fp + 2]! << 8) | b[fp + 3]!);
-  }
-
-  #each(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
-    const b = this.bytes;
-    const end = this.#end;
-    for (let o = HEADER_LENGTH; o < end; ) {
-      const len = (b[o + 2]! << 8) | b[o + 3]!;
-      fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
-      o += 4 + ((len + 3) & ~3);
-    }
-    // The integrity attributes and FINGERPRINT can only appear in this order.
     const mi = this.#mi;
     if (mi >= 0) fn(AttrType.MessageIntegrity, mi + 4, (b[mi + 2]! << 8) | b[mi + 3]!);
     const mi256 = this.#mi256;

@@ -60,6 +60,18 @@ describe('RFC 5769 §2.1 sample request', () => {
       AttrType.MessageIntegrity,
       AttrType.Fingerprint,
     ]);
+    expect([...msg.attributes()].map((a) => a.offset)).toEqual([20, 40, 48, 60, 76, 100]);
+    const seen: number[][] = [];
+    msg.forEachAttribute((type, valueOffset, length) => seen.push([type, valueOffset, length]));
+    expect(seen).toEqual([
+      [AttrType.Software, 24, 16],
+      [AttrType.Priority, 44, 4],
+      [AttrType.IceControlled, 52, 8],
+      [AttrType.Username, 64, 9],
+      [AttrType.MessageIntegrity, 80, 20],
+      [AttrType.Fingerprint, 104, 4],
+    ]);
+    expect(msg.attributeCount).toBe(6);
   });
   it('verifies', () => {
     expect(verifyMessageIntegrity(msg, key)).toBe('ok');
