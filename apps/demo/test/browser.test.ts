@@ -51,6 +51,7 @@ describe('real browser: headless Chromium against `pnpm demo serve`', () => {
         udpPort: number;
         serverConnected: number;
         selectedLocal: string[];
+        pagePair: string;
         checksAnswered: number;
       };
       try {
@@ -65,6 +66,8 @@ describe('real browser: headless Chromium against `pnpm demo serve`', () => {
       expect(outcome.serverConnected).toBeGreaterThanOrEqual(PEERS);
       expect(outcome.selectedLocal).toEqual([`127.0.0.1:${outcome.udpPort}`]);
       expect(outcome.checksAnswered).toBeGreaterThanOrEqual(PEERS * 2);
+      // What the page shows for a connection: Chromium's side of the selected pair, then ours.
+      expect(outcome.pagePair).toMatch(new RegExp(`⇄ 127\\.0\\.0\\.1:${outcome.udpPort} host$`));
     },
     120_000,
   );

@@ -22,6 +22,7 @@ interface Outcome {
   udpPort?: number;
   serverConnected?: number;
   selectedLocal?: string[];
+  pagePair?: string;
   checksAnswered?: number;
   connectMs?: number;
   serveExit?: number | null;
@@ -100,9 +101,23 @@ async function main(): Promise<Outcome> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const all = states.length === N && states.every((s) => s === 'connected' || s === 'completed');
+    // The page shows each connection's selected pair (from getStats) and the server's sessions.
+    let pageView: { pairs: string[]; serverRows: number } = { pairs: [], serverRows: 0 };
+    for (let i = 0; i < 40; i++) {
+      pageView = await page.evaluate(() => ({
+        pairs: (window as unknown as { natkit: { conns: { pair: string }[] } }).natkit.conns.map(
+          (c) => c.pair,
+        ),
+        serverRows: document.querySelectorAll('#sessions tbody tr').length,
+      }));
+      if (pageView.pairs.every((p) => p.includes(`:${udpPort}`)) && pageView.serverRows >= N) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const selectedLocal = [...new Set(stats.sessions.map((s) => s.selected?.local ?? '-'))];
     const onePort = selectedLocal.length === 1 && selectedLocal[0] === `127.0.0.1:${udpPort}`;
-    const ok = all && stats.sessionsConnected >= N && onePort;
+    const pageShows =
+      pageView.pairs.every((p) => p.includes(`127.0.0.1:${udpPort}`)) && pageView.serverRows >= N;
+    const ok = all && stats.sessionsConnected >= N && onePort && pageShows;
     return {
       ok,
       ...(ok
@@ -112,13 +127,16 @@ async function main(): Promise<Outcome> {
               ? `browser states: ${states.join(',')}`
               : !onePort
                 ? `selected local addresses ${selectedLocal.join(',')}`
-                : `server sees ${stats.sessionsConnected} connected`,
+                : !pageShows
+                  ? `page shows pairs ${JSON.stringify(pageView.pairs.slice(0, 3))} and ${pageView.serverRows} server rows`
+                  : `server sees ${stats.sessionsConnected} connected`,
           }),
       peers: N,
       browserStates: states,
       udpPort,
       serverConnected: stats.sessionsConnected,
       selectedLocal,
+      pagePair: pageView.pairs[0] ?? '',
       checksAnswered: stats.sessions.reduce((a, s) => a + s.checksAnswered, 0),
       connectMs,
     };
