@@ -25,7 +25,7 @@ const reason = missing();
 describe('real browser: headless Chromium against our lite and full agents over 127.0.0.1', () => {
   // Skipped only when the machine cannot host the test at all; the reason is printed.
   it.skipIf(reason !== undefined)(
-    `Chromium's iceConnectionState reaches connected${reason ? ` (skipped: ${reason})` : ''}`,
+    `Chromium's iceConnectionState reaches connected (lite, full, lite after an ICE restart)${reason ? ` (skipped: ${reason})` : ''}`,
     () => {
       // Chromium and the agent share a private network namespace with only loopback up.
       const run = spawnSync(
@@ -60,6 +60,9 @@ describe('real browser: headless Chromium against our lite and full agents over 
       expect(result.lite.checksSent).toBe(0);
       expect(result.full.checksSent).toBeGreaterThan(0);
       expect(result.full.agentEvents).toContain('state:completed');
+      // ICE restart against Chromium's restartIce(): the peer switched to our new credentials.
+      expect(result.lite.restarted, JSON.stringify(result.lite)).toBe(true);
+      expect(result.lite.stateAfterRestart).toBe('connected');
     },
     120_000,
   );

@@ -29,6 +29,15 @@ export interface Outcome {
   checksSent: number;
   errorsSent: number;
   agentState?: string;
+  /** Lite scenario: Chromium's restartIce() completed against agent.restart(). */
+  restarted?: boolean;
+  stateAfterRestart?: string;
+}
+
+const sel0 = (a: IceAgent) => a.selectedPair !== undefined;
+
+async function browserState(page: import('playwright-core').Page): Promise<string> {
+  return page.evaluate(() => (window as unknown as { pc: RTCPeerConnection }).pc.iceConnectionState);
 }
 
 /** A minimal data-channel answer: just enough SDP for Chromium to run ICE against us. */
@@ -126,9 +135,35 @@ async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcom
       answerSdp(offer, agent),
     );
     // Chromium reports connected on its first successful check; its nominating check
-    // (USE-CANDIDATE) may arrive a moment later. Give it a few seconds to reach us.
-    for (let i = 0; i < 100 && reached && agent.selectedPair === undefined; i++) {
+    // (USE-CANDIDATE) may arrive a moment later (seconds on a loaded machine). Up to 20 s.
+    for (let i = 0; i < 400 && reached && agent.selectedPair === undefined; i++) {
       await new Promise((r) => setTimeout(r, 50));
+    }
+    let restarted = false;
+    if (mode === 'lite' && reached && sel0(agent)) {
+      // ICE restart (RFC 8445 §9): Chromium offers new credentials; we restart and answer.
+      const offer2 = await page.evaluate(async () => {
+        const w = window as unknown as { pc: RTCPeerConnection };
+        w.pc.restartIce();
+        await w.pc.setLocalDescription(await w.pc.createOffer());
+        return w.pc.localDescription!.sdp;
+      });
+      const remote2 = parseIceDescription(offer2);
+      driver.update((a) => {
+        a.restart();
+        a.setRemoteCredentials({ ufrag: remote2.ufrag!, pwd: remote2.pwd! });
+      });
+      await page.evaluate(
+        async (sdp) => {
+          const w = window as unknown as { pc: RTCPeerConnection };
+          await w.pc.setRemoteDescription({ type: 'answer', sdp });
+        },
+        answerSdp(offer2, agent),
+      );
+      for (let i = 0; i < 400 && !agentEvents.includes('restart-complete'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      restarted = agentEvents.includes('restart-complete') && agent.previousCredentials === undefined;
     }
     const browserStates = await page.evaluate(() => (window as unknown as { states: string[] }).states);
     const sel = agent.selectedPair;
@@ -154,6 +189,7 @@ async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcom
       checksSent,
       errorsSent,
       agentState: agent.state,
+      ...(mode === 'lite' ? { restarted, stateAfterRestart: await browserState(page) } : {}),
     };
   } finally {
     await page.close();
