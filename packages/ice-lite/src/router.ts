@@ -53,6 +53,8 @@ export class IceRouter implements Machine<RouterEvent> {
   #ready: Entry[] = [];
   #readyHead = 0;
   #events: RouterEvent[] = [];
+  /** Read position in `#events` (a head index: `shift()` is O(n) on a long queue). */
+  #eventsHead = 0;
   #now = 0;
 
   /** Number of agents. */
@@ -151,7 +153,7 @@ export class IceRouter implements Machine<RouterEvent> {
     this.#now = now;
     for (let top = this.#heap.peek(); top !== undefined && top.deadline <= now; top = this.#heap.peek()) {
       top.agent.handleTimeout(now);
-      this.#after(top);
+      this.#after(top, true);
       // A machine must move its deadline past `now`; unschedule one that does not rather than spin.
       if (top.index >= 0 && top.deadline <= now) this.#heap.set(top, undefined);
     }
@@ -159,11 +161,24 @@ export class IceRouter implements Machine<RouterEvent> {
   }
 
   pollEvent(): RouterEvent | undefined {
-    return this.#events.shift();
+    const events = this.#events;
+    if (this.#eventsHead < events.length) return events[this.#eventsHead++];
+    if (events.length > 0) {
+      events.length = 0;
+      this.#eventsHead = 0;
+    }
+    return undefined;
   }
 
-  /** After any call into an agent: collect events, mark it ready, move its timer, re-index. */
-  #after(e: Entry): void {
+  /**
+   * After any call into an agent: collect events, mark it ready, move its timer, re-index.
+   *
+   * Timers move lazily: a deadline that came *earlier* (or a first one) is scheduled at once; a
+   * later one (every consent check pushes the agent's deadline back) leaves the entry where it
+   * is, and when it fires the agent's `handleTimeout` finds nothing due and the real deadline is
+   * read then (`exact`). So a check costs no heap sift; a timer costs O(log n) once per deadline.
+   */
+  #after(e: Entry, exact = false): void {
     for (let ev = e.agent.pollEvent(); ev !== undefined; ev = e.agent.pollEvent()) {
       if (ev.type === 'restart-complete') this.#index(e);
       this.#events.push({ type: 'agent', agent: e.agent, event: ev });
@@ -172,7 +187,9 @@ export class IceRouter implements Machine<RouterEvent> {
       e.ready = true;
       this.#ready.push(e);
     }
-    if (this.#entries.has(e.agent)) this.#heap.set(e, e.agent.pollTimeout());
+    if (!this.#entries.has(e.agent)) return;
+    const d = e.agent.pollTimeout();
+    if (exact || (d !== undefined && (e.index < 0 || d < e.deadline))) this.#heap.set(e, d);
   }
 
   #index(e: Entry): void {
