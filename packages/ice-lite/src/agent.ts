@@ -146,7 +146,9 @@ const EMPTY: readonly Candidate[] = Object.freeze([]);
  *   transaction (§7.3.1.4 allows either; its response is used).
  * - Full mode: consent checks (RFC 7675) double as the §11 keepalives, so no Binding
  *   indications are sent on the selected pair.
- * - One component, one data stream (rtcp-mux + BUNDLE, what WebRTC uses).
+ * - One component, one data stream (rtcp-mux + BUNDLE, what WebRTC uses); UDP; no relays.
+ * - No lite↔lite sessions (§6.1.1 has the initiating lite side control without checks): a
+ *   lite agent only answers a full peer.
  */
 export class IceAgent implements Machine<IceEvent> {
   /** `lite` or `full` (RFC 8445 §2.5). */

@@ -372,3 +372,43 @@ describe('configuration and lifecycle', () => {
     expect(AttrType.Username).toBe(6);
   });
 });
+
+describe('IPv6', () => {
+  it('answers over IPv6 with an IPv6 XOR-MAPPED-ADDRESS', () => {
+    const local = { address: '2001:db8::1', port: 3478, family: 'IPv6' as const };
+    const from = { address: '2001:db8::99', port: 40000, family: 'IPv6' as const };
+    const a = new IceAgent({ credentials: creds });
+    a.addLocalCandidate(local);
+    expect(a.handleInput(good({ useCandidate: true }), from, 0, local)).toBe('answered');
+    const t = a.pollTransmit()!;
+    expect(t.source).toEqual(local);
+    expect(describeResponse(t.payload, creds.pwd)).toMatchObject({ mapped: from, integrity: 'ok' });
+    expect(a.selectedPair?.remote.address).toEqual(from);
+  });
+
+  it('a full agent pairs only candidates of the same address family (RFC 8445 §6.1.2.2)', () => {
+    const a = new IceAgent({ mode: 'full', credentials: creds });
+    a.addLocalCandidate(server);
+    a.addLocalCandidate({ address: '2001:db8::1', port: 3478, family: 'IPv6' });
+    a.addRemoteCandidate({
+      foundation: '1',
+      component: 1,
+      transport: 'UDP',
+      priority: 1,
+      address: browser,
+      type: 'host',
+    });
+    a.addRemoteCandidate({
+      foundation: '2',
+      component: 1,
+      transport: 'UDP',
+      priority: 2,
+      address: { address: '2001:db8::99', port: 1, family: 'IPv6' },
+      type: 'host',
+    });
+    expect(a.pairs).toHaveLength(2);
+    for (const p of a.pairs) {
+      expect(a.localCandidates[p.local]!.address.family).toBe(a.remoteCandidates[p.remote]!.address.family);
+    }
+  });
+});
