@@ -99,6 +99,22 @@ describe('full agent in netsim (virtual time)', () => {
     expect(w.a.agent.pollTimeout()).toBeUndefined();
   });
 
+  it('the lite side loses consent 30 s after the full peer vanishes (RFC 7675), via disconnected', () => {
+    const w = world({ modeB: 'lite' });
+    w.signal();
+    w.run(() => w.b.agent.state === 'connected', 10_000);
+    w.sim.runFor(60_000);
+    expect(w.b.agent.state).toBe('connected'); // the full side's consent checks keep it fresh
+    w.a.ep.remove();
+    const gone = w.sim.now;
+    w.sim.runFor(40_000);
+    expect(states(w.b).slice(-2)).toEqual(['disconnected', 'failed']);
+    const failedAt = w.b.ep.events.find((e) => e.event.type === 'state' && e.event.state === 'failed')!.time;
+    expect(failedAt - gone).toBeGreaterThan(24_000);
+    expect(failedAt - gone).toBeLessThanOrEqual(30_000);
+    expect(w.b.agent.selectedPair).toBeUndefined();
+  });
+
   it('ICE restart: new credentials, reconnects, old ones retired', () => {
     const w = world({});
     w.signal();
