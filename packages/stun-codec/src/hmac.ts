@@ -117,13 +117,18 @@ export class BlockHmac implements StunMac {
     // 64-bit bit length of everything hashed (the ipad block included).
     const blocks = (end + 9 + 63) >>> 6;
     const size = blocks << 6;
-    if (this.#scratch.length < size) {
-      this.#scratch = new Uint8Array(size);
+    // When little follows `end` (a received datagram: just MI and FINGERPRINT), copy the
+    // whole thing: a plain set() is cheaper than allocating a subarray of the prefix. Bytes
+    // past `end` are overwritten by the padding or unused.
+    const whole = bytes.length - end <= 64;
+    const need = whole ? Math.max(size, bytes.length) : size;
+    if (this.#scratch.length < need) {
+      this.#scratch = new Uint8Array(need);
       this.#scratchView = new DataView(this.#scratch.buffer);
     }
     const s = this.#scratch;
     const v = this.#scratchView;
-    s.set(end === bytes.length ? bytes : bytes.subarray(0, end));
+    s.set(whole ? bytes : bytes.subarray(0, end));
     s[2] = lengthField >>> 8;
     s[3] = lengthField & 0xff;
     s[end] = 0x80;
