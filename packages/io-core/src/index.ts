@@ -5,6 +5,8 @@
  * machine errors as events. `@natkit/io-node` and `@natkit/io-deno` are thin sockets around it.
  * @module
  */
+
+export { DriverBase, type EventOf, WILDCARD_ADDRESSES } from './driver-base.ts';
 export {
   type CloseReason,
   type DriverEvent,

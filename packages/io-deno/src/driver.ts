@@ -1,16 +1,7 @@
-import {
-  DriverCore,
-  type DriverEvent,
-  type DriverOptions,
-  type DriverStats,
-  type EventStream,
-  errorCode,
-  type Platform,
-} from '@natkit/io-core';
+import { DriverBase, type DriverOptions, type EventOf, errorCode, WILDCARD_ADDRESSES } from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
 
-/** The events a machine `M` emits. */
-export type EventOf<M> = M extends Machine<infer E> ? E : never;
+export type { EventOf };
 
 /** An address as `Deno.DatagramConn` reports it (`Deno.Addr`, narrowed to what this package reads). */
 export interface DenoAddr {
@@ -64,7 +55,6 @@ export interface BindOptions<E> extends DriverOptions<E> {
 /** Datagrams are received into windows of one slab; a window must fit the largest UDP payload. */
 const WINDOW = 65_536;
 const SLAB = 4 * WINDOW;
-const WILDCARDS = new Set(['0.0.0.0', '::']);
 /** Datagrams queued behind the send in flight before more are refused (`send-error`, ENOBUFS). */
 const MAX_OUTBOX = 4096;
 
@@ -93,9 +83,8 @@ const runtime = globalThis as unknown as { Deno?: DenoNamespace };
  *
  * After calling a method on the machine yourself, call {@link flush} (or use {@link update}).
  */
-export class UdpDriver<M extends Machine<unknown>> {
+export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   readonly socket: DatagramConn;
-  readonly #core: DriverCore<EventOf<M>>;
   readonly #local: SocketAddress;
   readonly #localForMachine: SocketAddress | undefined;
   readonly #receiving: Promise<void>;
@@ -103,84 +92,23 @@ export class UdpDriver<M extends Machine<unknown>> {
   readonly #outbox: { payload: Uint8Array; destination: SocketAddress }[] = [];
   #sender: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  readonly #now: () => number;
   #slab = new Uint8Array(SLAB);
   #offset = 0;
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
     const { socket, now = () => performance.now(), ...rest } = options;
+    super(machine, now, rest);
     this.socket = socket;
-    this.#now = now;
-    const platform: Platform = {
-      now,
-      send: (payload, destination) => this.#send(payload, destination),
-      // Not setImmediate: Deno runs a chain of immediates for dozens of turns before it polls
-      // sockets again, whereas a 0 ms timer lets pending receives complete first.
-      yieldToIo: (fn) => setTimeout(fn, 0),
-      cancelYield: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-    };
-    this.#core = new DriverCore(machine as Machine<EventOf<M>>, platform, rest);
     this.#local = toSocketAddress(socket.addr);
-    this.#localForMachine = WILDCARDS.has(this.#local.address) ? undefined : this.#local;
+    this.#localForMachine = WILDCARD_ADDRESSES.has(this.#local.address) ? undefined : this.#local;
     this.#receiving = this.#receiveLoop();
     // A machine may have output or a deadline before the first datagram (a client that was started).
-    this.#core.flush();
-  }
-
-  /** The machine this driver runs. */
-  get machine(): M {
-    return this.#core.machine as M;
-  }
-
-  /** Counters: datagrams and bytes in/out, errors by kind, busy-loop and budget yields. */
-  get stats(): Readonly<DriverStats> {
-    return this.#core.stats;
+    this.core.flush();
   }
 
   /** The socket's local address. */
   get localAddress(): SocketAddress | undefined {
     return this.#local;
-  }
-
-  get closed(): boolean {
-    return this.#core.closed;
-  }
-
-  /** The deadline the one timer is armed for, or `undefined` (for tests and diagnostics). */
-  get timerDeadline(): number | undefined {
-    return this.#core.timerDeadline;
-  }
-
-  /** The driver's clock (monotonic ms): pass it as `now` when calling the machine yourself. */
-  now(): number {
-    return this.#now();
-  }
-
-  /** Send whatever the machine has queued, deliver its events and re-arm its timer. */
-  flush(): void {
-    this.#core.flush();
-  }
-
-  /** Run `fn` against the machine (e.g. to start a transaction), then {@link flush}. */
-  update<R>(fn: (machine: M) => R): R {
-    try {
-      return fn(this.machine);
-    } finally {
-      this.#core.flush();
-    }
-  }
-
-  /** An async iterator over the events from now on; it ends after the `closed` event. */
-  events(): EventStream<EventOf<M>> {
-    return this.#core.events();
-  }
-
-  /** The first event from now on that `match` accepts; rejects if the driver closes first or `signal` aborts. */
-  waitFor<T extends DriverEvent<EventOf<M>>>(
-    match: ((event: DriverEvent<EventOf<M>>) => event is T) | ((event: DriverEvent<EventOf<M>>) => boolean),
-    signal?: AbortSignal,
-  ): Promise<T> {
-    return this.#core.waitFor(match, signal);
   }
 
   /**
@@ -190,7 +118,7 @@ export class UdpDriver<M extends Machine<unknown>> {
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    this.#core.close('close');
+    this.core.close('close');
     this.#outbox.length = 0;
     try {
       this.socket.close();
@@ -217,19 +145,19 @@ export class UdpDriver<M extends Machine<unknown>> {
   }
 
   async #receiveLoop(): Promise<void> {
-    while (!this.#core.closed) {
+    while (!this.core.closed) {
       let received: [Uint8Array, DenoAddr];
       try {
         received = await this.socket.receive(this.#window());
       } catch (error) {
-        if (this.#core.closed) return;
+        if (this.core.closed) return;
         if (isClosedError(error)) {
           // Closed underneath us by the caller.
-          this.#core.close('socket-closed');
+          this.core.close('socket-closed');
           this.#closing ??= this.#settle();
           return;
         }
-        this.#core.socketError(error, errorCode(error));
+        this.core.socketError(error, errorCode(error));
         // Never spin on an error that repeats: let timers and other tasks run first.
         await new Promise((resolve) => setTimeout(resolve, 0));
         continue;
@@ -237,13 +165,23 @@ export class UdpDriver<M extends Machine<unknown>> {
       const [data, addr] = received;
       // Keep the next window 8-byte aligned after this datagram's bytes.
       this.#offset += (data.byteLength + 7) & ~7;
-      this.#core.input(data, toSocketAddress(addr), this.#localForMachine);
+      this.core.input(data, toSocketAddress(addr), this.#localForMachine);
     }
   }
 
-  #send(payload: Uint8Array, destination: SocketAddress): void {
+  // Not setImmediate: Deno runs a chain of immediates for dozens of turns before it polls
+  // sockets again, whereas a 0 ms timer lets pending receives complete first.
+  protected yieldToIo(fn: () => void): unknown {
+    return setTimeout(fn, 0);
+  }
+
+  protected cancelYield(handle: unknown): void {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  }
+
+  protected transmit(payload: Uint8Array, destination: SocketAddress): void {
     if (this.#outbox.length >= MAX_OUTBOX) {
-      this.#core.sendError(new Error('send queue full'), 'ENOBUFS', destination, payload.byteLength);
+      this.core.sendError(new Error('send queue full'), 'ENOBUFS', destination, payload.byteLength);
       return;
     }
     // Deno reads the bytes after send() returns, while the machine may reuse `payload` on its
@@ -266,7 +204,7 @@ export class UdpDriver<M extends Machine<unknown>> {
           port: destination.port,
         });
       } catch (error) {
-        this.#core.sendError(error, errorCode(error), destination, payload.byteLength);
+        this.core.sendError(error, errorCode(error), destination, payload.byteLength);
       }
     }
     this.#sender = undefined;

@@ -1,18 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import {
-  DriverCore,
-  type DriverEvent,
-  type DriverOptions,
-  type DriverStats,
-  type EventStream,
-  errorCode,
-  type Platform,
-} from '@natkit/io-core';
+import { DriverBase, type DriverOptions, type EventOf, errorCode, WILDCARD_ADDRESSES } from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
 
-/** The events a machine `M` emits. */
-export type EventOf<M> = M extends Machine<infer E> ? E : never;
+export type { EventOf };
 
 /** Options for {@link UdpDriver} when the caller hands in a socket. */
 export interface UdpDriverOptions<E> extends DriverOptions<E> {
@@ -42,8 +33,6 @@ export interface BindOptions<E> extends DriverOptions<E> {
   now?: () => number;
 }
 
-const WILDCARDS = new Set(['0.0.0.0', '::']);
-
 function familyOf(info: { family: string | number; address: string }): 'IPv4' | 'IPv6' {
   // Node 18.0-18.3 reported the family as a number; every other version as a string.
   return info.family === 'IPv6' || info.family === 6 ? 'IPv6' : 'IPv4';
@@ -61,30 +50,21 @@ function familyOf(info: { family: string | number; address: string }): 'IPv4' | 
  * After calling a method on the machine yourself (say, starting a transaction), call
  * {@link flush} — or do it inside {@link update} — so its output is sent and its timer armed.
  */
-export class UdpDriver<M extends Machine<unknown>> {
+export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   readonly socket: Socket;
-  readonly #core: DriverCore<EventOf<M>>;
   readonly #keepSocketOpen: boolean;
   #local: SocketAddress | undefined;
   /** `#local`, unless it is a wildcard address (which says nothing about where a datagram arrived). */
   #localForMachine: SocketAddress | undefined;
   #closing: Promise<void> | undefined;
-  readonly #now: () => number;
-  /** The peer of a connected socket: datagrams to it are sent without an address (see `#send`). */
+  /** The peer of a connected socket: datagrams to it are sent without an address (see `transmit`). */
   #remote: SocketAddress | undefined;
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
     const { socket, keepSocketOpen = false, now = () => performance.now(), ...rest } = options;
+    super(machine, now, rest);
     this.socket = socket;
-    this.#now = now;
     this.#keepSocketOpen = keepSocketOpen;
-    const platform: Platform = {
-      now,
-      send: (payload, destination) => this.#send(payload, destination),
-      yieldToIo: (fn) => setImmediate(fn),
-      cancelYield: (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
-    };
-    this.#core = new DriverCore(machine as Machine<EventOf<M>>, platform, rest);
     socket.on('message', this.#onMessage);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
@@ -93,63 +73,12 @@ export class UdpDriver<M extends Machine<unknown>> {
     this.#onListening();
     this.#onConnect();
     // A machine may have output or a deadline before the first datagram (a client that was started).
-    this.#core.flush();
-  }
-
-  /** The machine this driver runs. */
-  get machine(): M {
-    return this.#core.machine as M;
-  }
-
-  /** Counters: datagrams and bytes in/out, errors by kind, busy-loop and budget yields. */
-  get stats(): Readonly<DriverStats> {
-    return this.#core.stats;
+    this.core.flush();
   }
 
   /** The socket's local address, once bound. */
   get localAddress(): SocketAddress | undefined {
     return this.#local;
-  }
-
-  get closed(): boolean {
-    return this.#core.closed;
-  }
-
-  /** The deadline the one timer is armed for, or `undefined` (for tests and diagnostics). */
-  get timerDeadline(): number | undefined {
-    return this.#core.timerDeadline;
-  }
-
-  /** The driver's clock (monotonic ms): pass it as `now` when calling the machine yourself. */
-  now(): number {
-    return this.#now();
-  }
-
-  /** Send whatever the machine has queued, deliver its events and re-arm its timer. */
-  flush(): void {
-    this.#core.flush();
-  }
-
-  /** Run `fn` against the machine (e.g. to start a transaction), then {@link flush}. */
-  update<R>(fn: (machine: M) => R): R {
-    try {
-      return fn(this.machine);
-    } finally {
-      this.#core.flush();
-    }
-  }
-
-  /** An async iterator over the events from now on; it ends after the `closed` event. */
-  events(): EventStream<EventOf<M>> {
-    return this.#core.events();
-  }
-
-  /** The first event from now on that `match` accepts; rejects if the driver closes first or `signal` aborts. */
-  waitFor<T extends DriverEvent<EventOf<M>>>(
-    match: ((event: DriverEvent<EventOf<M>>) => event is T) | ((event: DriverEvent<EventOf<M>>) => boolean),
-    signal?: AbortSignal,
-  ): Promise<T> {
-    return this.#core.waitFor(match, signal);
   }
 
   /**
@@ -159,7 +88,7 @@ export class UdpDriver<M extends Machine<unknown>> {
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    this.#core.close('close');
+    this.core.close('close');
     this.#closing = new Promise<void>((resolve) => {
       const socket = this.socket;
       socket.off('message', this.#onMessage);
@@ -194,17 +123,17 @@ export class UdpDriver<M extends Machine<unknown>> {
   readonly #onMessage = (message: Buffer, rinfo: RemoteInfo): void => {
     const view = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
     const from: SocketAddress = { address: rinfo.address, port: rinfo.port, family: familyOf(rinfo) };
-    this.#core.input(view, from, this.#localForMachine);
+    this.core.input(view, from, this.#localForMachine);
   };
 
   readonly #onError = (error: Error): void => {
-    this.#core.socketError(error, errorCode(error));
+    this.core.socketError(error, errorCode(error));
   };
 
   readonly #onClose = (): void => {
     // Closed underneath us (by the caller, or after a fatal error).
     if (this.#closing === undefined) {
-      this.#core.close('socket-closed');
+      this.core.close('socket-closed');
       this.#closing = Promise.resolve();
       this.socket.off('message', this.#onMessage);
       this.socket.off('listening', this.#onListening);
@@ -222,7 +151,7 @@ export class UdpDriver<M extends Machine<unknown>> {
     }
     const local: SocketAddress = { address: info.address, port: info.port, family: familyOf(info) };
     this.#local = local;
-    this.#localForMachine = WILDCARDS.has(local.address) ? undefined : local;
+    this.#localForMachine = WILDCARD_ADDRESSES.has(local.address) ? undefined : local;
   };
 
   readonly #onConnect = (): void => {
@@ -235,13 +164,21 @@ export class UdpDriver<M extends Machine<unknown>> {
     this.#remote = { address: info.address, port: info.port, family: familyOf(info) };
   };
 
-  #send(payload: Uint8Array, destination: SocketAddress): void {
+  protected yieldToIo(fn: () => void): unknown {
+    return setImmediate(fn);
+  }
+
+  protected cancelYield(handle: unknown): void {
+    clearImmediate(handle as ReturnType<typeof setImmediate>);
+  }
+
+  protected transmit(payload: Uint8Array, destination: SocketAddress): void {
     // node:dgram may complete a send after this returns (and queues it while the socket binds),
     // while the machine may reuse `payload` on its next call: send a private copy.
     const copy = Buffer.from(payload);
     const bytes = copy.byteLength;
     const done = (error: Error | null): void => {
-      if (error) this.#core.sendError(error, errorCode(error), destination, bytes);
+      if (error) this.core.sendError(error, errorCode(error), destination, bytes);
     };
     const remote = this.#remote;
     try {
@@ -252,7 +189,7 @@ export class UdpDriver<M extends Machine<unknown>> {
       else this.socket.send(copy, destination.port, destination.address, done);
     } catch (error) {
       // Synchronous failures: socket closed (ERR_SOCKET_DGRAM_NOT_RUNNING), bad port, ...
-      this.#core.sendError(error, errorCode(error), destination, bytes);
+      this.core.sendError(error, errorCode(error), destination, bytes);
     }
   }
 }
