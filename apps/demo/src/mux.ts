@@ -1,5 +1,10 @@
-import type { Machine, SocketAddress, Transmit } from '@natkit/sans-io';
-import { DeadlineHeap, type HeapEntry } from './deadline-heap.ts';
+import {
+  type DeadlineEntry,
+  DeadlineHeap,
+  type Machine,
+  type SocketAddress,
+  type Transmit,
+} from '@natkit/sans-io';
 import {
   ATTR_USERNAME,
   BINDING,
@@ -170,7 +175,7 @@ interface Transaction {
   answered: boolean;
 }
 
-interface ChildRecord extends HeapEntry, Child {
+interface ChildRecord extends DeadlineEntry, Child {
   onEvent: ((event: unknown) => void) | undefined;
   ufrags: readonly string[];
   /** The ufrags routed to this child (so removing it costs O(its routes)). */

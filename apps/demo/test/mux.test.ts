@@ -1,7 +1,6 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import type { Transmit } from '@natkit/sans-io';
 import { describe, expect, it } from 'vitest';
-import { DeadlineHeap, type HeapEntry } from '../src/deadline-heap.ts';
 import { classify } from '../src/demux.ts';
 import { type DataKind, Mux, type MuxEvent, type Session } from '../src/mux.ts';
 import {
@@ -311,31 +310,4 @@ describe('Mux timers', () => {
       for (const k of kids) expect(k.timeoutCalls.length).toBe(k.timeoutCalls.length > 0 ? 1 : 0);
     },
   );
-});
-
-describe('DeadlineHeap', () => {
-  fcTest.prop([
-    fc.array(
-      fc.tuple(fc.nat(19), fc.option(fc.integer({ min: -50, max: 50 }), { nil: undefined }), fc.boolean()),
-      { maxLength: 200 },
-    ),
-  ])('matches a model under any sequence of set/remove', (ops) => {
-    const heap = new DeadlineHeap<HeapEntry & { id: number }>();
-    const entries = Array.from({ length: 20 }, (_, id) => ({ id, deadline: 0, heapIndex: -1 }));
-    const model = new Map<number, number>();
-    for (const [i, d, rm] of ops) {
-      const e = entries[i]!;
-      if (rm) {
-        heap.remove(e);
-        model.delete(i);
-      } else {
-        heap.set(e, d);
-        if (d === undefined) model.delete(i);
-        else model.set(i, d);
-      }
-      expect(heap.size).toBe(model.size);
-      const min = model.size === 0 ? undefined : Math.min(...model.values());
-      expect(heap.peek()?.deadline).toBe(min);
-    }
-  });
 });

@@ -7,8 +7,9 @@
  * the five verbs of {@link Machine}. Because every layer speaks the same verbs,
  * machines nest: an ICE agent houses STUN transactions, a multiplexer houses agents.
  *
- * This package holds types only and has no dependencies, so drivers can depend on the
- * contract without depending on STUN.
+ * This package holds the contract's types plus the one data structure its nesting rule calls
+ * for ({@link DeadlineHeap}: a parent keeps its children's deadlines in one priority queue). It
+ * has no dependencies, so drivers can depend on the contract without depending on STUN.
  */
 
 /** An IP transport address. `address` is a textual IPv4 (`192.0.2.1`) or IPv6 (`2001:db8::1`) address. */
@@ -65,3 +66,5 @@ export type RandomSource = (bytes: Uint8Array) => void;
 
 /** The event type a machine emits. */
 export type EventOf<M> = M extends Machine<infer E> ? E : never;
+
+export { type DeadlineEntry, DeadlineHeap } from './deadline-heap.ts';

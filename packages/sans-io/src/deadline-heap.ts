@@ -5,14 +5,14 @@
  * parent keeps for its children's `pollTimeout()` (design.md, "How machines nest"): a packet
  * or a timeout touches only the children it concerns, never a scan over all of them.
  */
-export interface HeapEntry {
+export interface DeadlineEntry {
   /** Absolute deadline in ms; only meaningful while `heapIndex >= 0`. */
   deadline: number;
   /** Position in the heap array, or -1 when the entry is not in the heap. */
   heapIndex: number;
 }
 
-export class DeadlineHeap<T extends HeapEntry> {
+export class DeadlineHeap<T extends DeadlineEntry> {
   readonly #items: T[] = [];
 
   get size(): number {
