@@ -524,7 +524,9 @@ export class IceAgent implements Machine<IceEvent> {
 
     const local = this.#findLocal(to);
     let remote = this.#findRemote(from);
-    if (remote < 0 && isCurrent) remote = this.#learnPeerReflexive(msg, from);
+    // A full agent's checklist belongs to the current credentials; a lite agent honours the
+    // previous ones fully until the peer switches (it may move to a new address meanwhile).
+    if (remote < 0 && (isCurrent || f === undefined)) remote = this.#learnPeerReflexive(msg, from);
     if (this.#state === 'new') this.#setState('checking');
     if (local >= 0) this.#onAuthenticatedCheck(local, remote, from, msg, isCurrent, now);
 

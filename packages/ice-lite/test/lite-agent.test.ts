@@ -307,6 +307,16 @@ describe('ICE restart (RFC 8445 §9)', () => {
     expect(a.handleInput(good(), browser, 3, server)).toBe('unauthorized');
   });
 
+  it('before the peer switches, old credentials still learn new addresses and nominate', () => {
+    const a = agent();
+    a.handleInput(good({ useCandidate: true }), browser, 0, server);
+    a.restart({ ufrag: 'newU', pwd: 'newpassword22chars+++/' });
+    const moved = v4('198.51.100.7', 50002);
+    expect(a.handleInput(good({ useCandidate: true }), moved, 1, server)).toBe('answered');
+    expect(a.selectedPair?.remote.address).toEqual(moved);
+    expect(a.previousCredentials).toEqual(creds);
+  });
+
   it('two restarts in a row keep honouring what the peer last used', () => {
     const a = agent();
     a.handleInput(good(), browser, 0, server);
