@@ -1,7 +1,12 @@
-import type { Machine, SocketAddress, Transmit } from '@natkit/sans-io';
+import {
+  type DeadlineEntry,
+  DeadlineHeap,
+  type Machine,
+  type SocketAddress,
+  type Transmit,
+} from '@natkit/sans-io';
 import { AttrType, decode, MessageClass, transactionIdKey } from '@natkit/stun-codec';
 import type { IceAgent } from './agent.ts';
-import { type HeapEntry, TimerHeap } from './timer-heap.ts';
 import type { IceEvent, InputVerdict } from './types.ts';
 
 /** An event of one of the router's agents. */
@@ -22,7 +27,7 @@ export interface IceRouterStats {
   unknownTransaction: number;
 }
 
-interface Entry extends HeapEntry {
+interface Entry extends DeadlineEntry {
   readonly agent: IceAgent;
   /** The ufrags this agent is indexed under (current, and the pre-restart one while honoured). */
   ufrags: string[];
@@ -49,7 +54,7 @@ export class IceRouter implements Machine<RouterEvent> {
   #byUfrag = new Map<string, Entry>();
   #entries = new Map<IceAgent, Entry>();
   #transactions = new Map<string, { entry: Entry; at: number }>();
-  #heap = new TimerHeap<Entry>();
+  #heap = new DeadlineHeap<Entry>();
   #ready: Entry[] = [];
   #readyHead = 0;
   #events: RouterEvent[] = [];
@@ -65,7 +70,7 @@ export class IceRouter implements Machine<RouterEvent> {
   /** Registers an agent under its local ufrag. @throws if that ufrag is taken. */
   add(agent: IceAgent): void {
     if (this.#entries.has(agent)) throw new Error('agent already added');
-    const e: Entry = { agent, ufrags: [], ready: false, deadline: 0, index: -1 };
+    const e: Entry = { agent, ufrags: [], ready: false, deadline: 0, heapIndex: -1 };
     this.#index(e); // throws before anything is registered when the ufrag is taken
     this.#entries.set(agent, e);
     this.#after(e);
@@ -155,7 +160,7 @@ export class IceRouter implements Machine<RouterEvent> {
       top.agent.handleTimeout(now);
       this.#after(top, true);
       // A machine must move its deadline past `now`; unschedule one that does not rather than spin.
-      if (top.index >= 0 && top.deadline <= now) this.#heap.set(top, undefined);
+      if (top.heapIndex >= 0 && top.deadline <= now) this.#heap.set(top, undefined);
     }
     this.#purgeTransactions(now);
   }
@@ -189,7 +194,7 @@ export class IceRouter implements Machine<RouterEvent> {
     }
     if (!this.#entries.has(e.agent)) return;
     const d = e.agent.pollTimeout();
-    if (exact || (d !== undefined && (e.index < 0 || d < e.deadline))) this.#heap.set(e, d);
+    if (exact || (d !== undefined && (e.heapIndex < 0 || d < e.deadline))) this.#heap.set(e, d);
   }
 
   #index(e: Entry): void {

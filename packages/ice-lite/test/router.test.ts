@@ -1,8 +1,6 @@
-import { fc, test } from '@fast-check/vitest';
 import { MessageBuilder, MessageClass, Method } from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
 import { IceAgent, IceRouter } from '../src/index.ts';
-import { TimerHeap } from '../src/timer-heap.ts';
 import { check, describeResponse, tid, v4 } from './peer.ts';
 
 const server = v4('192.0.2.1', 3478);
@@ -134,24 +132,6 @@ describe('IceRouter', () => {
     router.remove(a);
     expect(router.get('user1')).toBeUndefined();
     expect(router.size).toBe(0);
-  });
-});
-
-describe('TimerHeap', () => {
-  test.prop([
-    fc.array(fc.tuple(fc.nat(20), fc.option(fc.nat(1000), { nil: undefined })), { maxLength: 200 }),
-  ])('always peeks the minimum scheduled deadline', (ops) => {
-    const heap = new TimerHeap<{ deadline: number; index: number }>();
-    const entries = Array.from({ length: 21 }, () => ({ deadline: 0, index: -1 }));
-    const model = new Map<number, number>();
-    for (const [i, d] of ops) {
-      heap.set(entries[i]!, d);
-      if (d === undefined) model.delete(i);
-      else model.set(i, d);
-      const min = model.size === 0 ? undefined : Math.min(...model.values());
-      expect(heap.peek()?.deadline).toBe(min);
-      expect(heap.size).toBe(model.size);
-    }
   });
 });
 
