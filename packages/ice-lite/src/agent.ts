@@ -522,7 +522,7 @@ export class IceAgent implements Machine<IceEvent> {
       }
     }
 
-    const local = this.#findLocal(to);
+    const local = this.#findLocal(to, from);
     let remote = this.#findRemote(from);
     // A full agent's checklist belongs to the current credentials; a lite agent honours the
     // previous ones fully until the peer switches (it may move to a new address meanwhile).
@@ -1057,8 +1057,12 @@ export class IceAgent implements Machine<IceEvent> {
     return list;
   }
 
-  /** The host candidate a datagram arrived on; with one candidate (or no `to`), the first. */
-  #findLocal(to: SocketAddress | undefined): number {
+  /**
+   * The host candidate a datagram from `from` arrived on: the one equal to `to`; else (no `to`,
+   * or a socket bound to 0.0.0.0 / ::) the first host candidate of `from`'s family, so a
+   * dual-stack socket never pairs an IPv4 base with an IPv6 peer (RFC 8445 §6.1.2.2); else the first.
+   */
+  #findLocal(to: SocketAddress | undefined, from: SocketAddress): number {
     const list = this.#localCandidates;
     if (to !== undefined) {
       for (let i = 0; i < list.length; i++) {
@@ -1066,7 +1070,11 @@ export class IceAgent implements Machine<IceEvent> {
         if (c.type === 'host' && sameAddress(c.address, to)) return i;
       }
     }
-    // Sockets bound to a wildcard address report 0.0.0.0 / :: — fall back to the first candidate.
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.type === 'host' && c.address.family === from.family) return i;
+    }
+    // E.g. IPv4-mapped IPv6 sources on a dual-stack socket with only IPv4 candidates.
     return list.length > 0 ? 0 : -1;
   }
 
@@ -1093,7 +1101,7 @@ export class IceAgent implements Machine<IceEvent> {
     if (code === ErrorCode.UnknownAttribute) b.addUnknownAttributes(msg.unknownRequired);
     if (creds !== undefined) b.addMessageIntegrity(integrityKey(creds.pwd));
     b.addFingerprint();
-    const local = this.#findLocal(to);
+    const local = this.#findLocal(to, from);
     this.#queue(local >= 0 ? this.#localCandidates[local]!.address : to, from, b.view());
     this.#errorsSent++;
     return verdict;

@@ -396,6 +396,19 @@ describe('IPv6', () => {
     expect(a.selectedPair?.remote.address).toEqual(from);
   });
 
+  it('without `to`, a check is attributed to a host candidate of its own family (dual-stack socket)', () => {
+    const local6 = { address: '2001:db8::1', port: 3478, family: 'IPv6' as const };
+    const from6 = { address: '2001:db8::99', port: 40000, family: 'IPv6' as const };
+    const a = new IceAgent({ credentials: creds });
+    a.addLocalCandidate(server);
+    a.addLocalCandidate(local6);
+    // io-node passes no `to`: the agent must not pair the IPv4 candidate with an IPv6 peer.
+    expect(a.handleInput(good({ useCandidate: true }), from6, 0)).toBe('answered');
+    expect(a.pollTransmit()!.source).toEqual(local6);
+    expect(a.selectedPair?.local.address).toEqual(local6);
+    expect(a.selectedPair?.remote.address).toEqual(from6);
+  });
+
   it('a full agent pairs only candidates of the same address family (RFC 8445 §6.1.2.2)', () => {
     const a = new IceAgent({ mode: 'full', credentials: creds });
     a.addLocalCandidate(server);
