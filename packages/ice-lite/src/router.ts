@@ -120,7 +120,8 @@ export class IceRouter implements Machine<RouterEvent> {
       this.#purgeTransactions(now);
       const key = transactionIdKey(msg.transactionId);
       const t = this.#transactions.get(key);
-      if (t === undefined || now - t.at > TRANSACTION_TTL) {
+      // A removed agent's transactions stay in the map until they expire; they route nowhere.
+      if (t === undefined || now - t.at > TRANSACTION_TTL || this.#entries.get(t.entry.agent) !== t.entry) {
         this.stats.unknownTransaction++;
         return 'unknown-transaction';
       }

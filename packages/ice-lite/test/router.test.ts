@@ -133,6 +133,34 @@ describe('IceRouter', () => {
     expect(router.get('user1')).toBeUndefined();
     expect(router.size).toBe(0);
   });
+
+  it('a removed agent no longer gets the responses to its requests', () => {
+    const router = new IceRouter();
+    const a = new IceAgent({ mode: 'full', credentials: { ufrag: 'full', pwd: 'fullpassword22chars+++' } });
+    a.addLocalCandidate(server);
+    a.setRemoteCredentials({ ufrag: 'peer', pwd: 'peerpassword22chars+++' });
+    const peer = v4('198.51.100.9', 4000);
+    a.addRemoteCandidate({
+      foundation: '1',
+      component: 1,
+      transport: 'UDP',
+      priority: 1,
+      address: peer,
+      type: 'host',
+    });
+    router.add(a);
+    router.handleTimeout(router.pollTimeout() ?? 0);
+    const req = router.pollTransmit()!;
+    expect(req.destination).toEqual(peer);
+    router.remove(a);
+    while (router.pollEvent());
+    const resp = new MessageBuilder()
+      .reset(Method.Binding, MessageClass.Success, req.payload.slice(8, 20))
+      .addFingerprint()
+      .build();
+    expect(router.handleInput(resp, peer, 1, server)).toBe('unknown-transaction');
+    expect(router.pollEvent()).toBeUndefined();
+  });
 });
 
 describe('IceRouter with full agents (responses routed by transaction ID)', () => {
