@@ -136,7 +136,8 @@ export function reasonPhrase(code: number): string {
     case 400:
       return 'Bad Request';
     case 401:
-      return 'Unauthorized';
+      // RFC 8489 §14.8 renamed RFC 5389's "Unauthorized".
+      return 'Unauthenticated';
     case 403:
       return 'Forbidden';
     case 420:

@@ -174,6 +174,25 @@ describe('error attributes', () => {
     expect(reasonPhrase(299)).toBe('');
     expect(() => start().addErrorCode(700)).toThrow(RangeError);
   });
+  it('standard reason phrases are the RFC 8489 §14.8 / RFC 8656 / RFC 8445 ones', () => {
+    expect(Object.fromEntries(Object.values(ErrorCode).map((code) => [code, reasonPhrase(code)]))).toEqual({
+      300: 'Try Alternate',
+      400: 'Bad Request',
+      401: 'Unauthenticated', // RFC 8489 renamed RFC 5389's "Unauthorized"
+      403: 'Forbidden',
+      420: 'Unknown Attribute',
+      437: 'Allocation Mismatch',
+      438: 'Stale Nonce',
+      440: 'Address Family not Supported',
+      441: 'Wrong Credentials',
+      442: 'Unsupported Transport Protocol',
+      443: 'Peer Address Family Mismatch',
+      486: 'Allocation Quota Reached',
+      487: 'Role Conflict',
+      500: 'Server Error',
+      508: 'Insufficient Capacity',
+    });
+  });
   it('UNKNOWN-ATTRIBUTES', () => {
     expect(ok(start().addUnknownAttributes([0x0002, 0x7fff, 0x0003]).build()).unknownAttributes()).toEqual([
       0x0002, 0x7fff, 0x0003,
