@@ -206,7 +206,9 @@ export class MessageBuilder {
     b[o] = 0;
     b[o + 1] = v6 ? 0x02 : 0x01;
     let port = addr.port;
-    if (xor) port ^= MAGIC_COOKIE >>> 16;
+    // The top half of the XOR key below: the cookie, or a classic request's ID echoed by
+    // resetResponse (the decoder uses the same header bytes).
+    if (xor) port ^= (b[4]! << 8) | b[5]!;
     b[o + 2] = port >>> 8;
     b[o + 3] = port & 0xff;
     // XOR key: cookie ‖ transaction ID, i.e. header bytes 4..19 (RFC 8489 §14.2).

@@ -331,6 +331,19 @@ describe('classic RFC 3489 messages', () => {
     const resp = new MessageBuilder().resetResponse(m, MessageClass.Success).build();
     expect(resp.subarray(4, 20)).toEqual(b.subarray(4, 20));
   });
+  it('an XOR address written into a response to one reads back (the key is header bytes 4..19)', () => {
+    const b = raw([], MessageClass.Request);
+    b.set(bytes(9, 8, 7, 6), 4); // no cookie: a 16-byte ID
+    const resp = new MessageBuilder()
+      .resetResponse(ok(b), MessageClass.Success)
+      .addXorMappedAddress({ address: '192.0.2.1', port: 3478, family: 'IPv4' })
+      .addXorPeerAddress({ address: '2001:db8::1', port: 5000, family: 'IPv6' })
+      .build();
+    const m = ok(resp);
+    expect(m.classic).toBe(true);
+    expect(m.xorMappedAddress()).toEqual({ address: '192.0.2.1', port: 3478, family: 'IPv4' });
+    expect(m.xorPeerAddress()).toEqual({ address: '2001:db8::1', port: 5000, family: 'IPv6' });
+  });
 });
 
 describe('integrity verdicts', () => {
