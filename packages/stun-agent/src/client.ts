@@ -630,7 +630,13 @@ export class StunClient implements Machine<StunClientEvent> {
   /** A new STUN transaction (new ID, fresh schedule) for the same request and destination. */
   #restart(req: Request, now: number): void {
     this.#retire(req);
-    this.#start(req, now);
+    try {
+      this.#start(req, now);
+    } catch (e) {
+      // REALM, NONCE and PASSWORD-ALGORITHMS are echoed verbatim (§9.2.5), so a server can make
+      // them too large for any request; network input must end the request, not throw.
+      this.#fail(req, now, 'auth', `cannot build the retry: ${(e as Error).message}`);
+    }
   }
 
   /** Forgets the current STUN transaction: late responses to it count as unknown. */

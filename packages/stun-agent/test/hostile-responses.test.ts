@@ -1,0 +1,34 @@
+import { decode, ErrorCode, MessageBuilder, MessageClass, PasswordAlgorithm } from '@natkit/stun-codec';
+import { describe, expect, it } from 'vitest';
+import { StunClient } from '../src/client.ts';
+import { drainEvents, drainTransmits, SERVER, seededRandom } from './helpers.ts';
+
+describe('StunClient against hostile or broken responses', () => {
+  it('a 401 whose echoed attributes cannot fit in a retry fails the request instead of throwing', () => {
+    const client = new StunClient({
+      random: seededRandom(11),
+      credentials: { type: 'long-term', username: 'alice', password: 'wonderland' },
+    });
+    const id = client.request(SERVER, 0);
+    const req = decode(drainTransmits(client)[0]!.payload);
+    if (!req.ok) throw new Error('bad request');
+    // PASSWORD-ALGORITHMS must be echoed verbatim (§9.2.5): ~64 KB of unknown algorithms plus
+    // MD5, with a maximal REALM and NONCE, leaves no room for USERNAME and integrity.
+    const algs = new Uint8Array(63_980);
+    algs.set([0, PasswordAlgorithm.MD5, 0, 0], algs.length - 4);
+    for (let o = 0; o < algs.length - 4; o += 4) algs.set([0xff, 0xff, 0, 0], o);
+    const challenge = new MessageBuilder()
+      .resetResponse(req.message, MessageClass.Error)
+      .addErrorCode(ErrorCode.Unauthorized, '')
+      .addRealm('r'.repeat(763))
+      .addNonce('n'.repeat(763))
+      .addRaw(0x8002, algs)
+      .build();
+    expect(() => client.handleInput(challenge, SERVER, 5)).not.toThrow();
+    expect(drainEvents(client)).toEqual([
+      expect.objectContaining({ type: 'failure', reason: 'auth', transactionId: id }),
+    ]);
+    expect(client.pending).toBe(0);
+    expect(client.pollTimeout()).toBeUndefined();
+  });
+});
