@@ -70,12 +70,16 @@ export function parsePasswordAlgorithms(value: Uint8Array): PasswordAlgorithmEnt
   return out;
 }
 
-/** PASSWORD-ALGORITHM (RFC 8489 §14.12): exactly one entry. */
+/**
+ * PASSWORD-ALGORITHM (RFC 8489 §14.12): exactly one entry. The parameters' padding may or may
+ * not be counted in the attribute Length (the RFC pads them "in the same manner as an
+ * attribute"); both are accepted.
+ */
 export function parsePasswordAlgorithm(value: Uint8Array): PasswordAlgorithmEntry | undefined {
   if (value.length < 4) return undefined;
   const plen = (value[2]! << 8) | value[3]!;
-  if (4 + plen !== value.length) return undefined;
-  return { algorithm: (value[0]! << 8) | value[1]!, params: value.subarray(4) };
+  if (4 + plen !== value.length && 4 + ((plen + 3) & ~3) !== value.length) return undefined;
+  return { algorithm: (value[0]! << 8) | value[1]!, params: value.subarray(4, 4 + plen) };
 }
 
 /** A big-endian unsigned 32-bit integer from a 4-byte value. */

@@ -160,6 +160,16 @@ describe('values', () => {
       ok(raw([[AttrType.PasswordAlgorithms, bytes(0, 1, 0, 8, 0)]])).passwordAlgorithms(),
     ).toBeUndefined();
     expect(ok(raw([[AttrType.PasswordAlgorithm, bytes(0, 1, 0, 4)]])).passwordAlgorithm()).toBeUndefined();
+    expect(
+      ok(raw([[AttrType.PasswordAlgorithm, bytes(0, 1, 0, 3, 1, 2, 3, 0, 0)]])).passwordAlgorithm(),
+    ).toBeUndefined();
+  });
+  it('PASSWORD-ALGORITHM params padded inside the value are accepted (RFC 8489 §14.12)', () => {
+    // §14.12 pads the parameters "in the same manner as an attribute": a sender may count the
+    // padding in the attribute Length, as it must inside PASSWORD-ALGORITHMS.
+    expect(
+      ok(raw([[AttrType.PasswordAlgorithm, bytes(0, 9, 0, 3, 1, 2, 3, 0xff)]])).passwordAlgorithm(),
+    ).toEqual({ algorithm: 9, params: bytes(1, 2, 3) });
   });
 });
 
