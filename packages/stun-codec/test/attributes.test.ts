@@ -8,14 +8,18 @@ import {
   IntegrityKey,
   isChannelData,
   isStun,
+  longTermKey,
   MessageBuilder,
   MessageClass,
   Method,
+  opaqueString,
   PasswordAlgorithm,
   parseNonceCookie,
   reasonPhrase,
   SecurityFeature,
+  shortTermKey,
   transactionIdKey,
+  userhash,
   verifyFingerprint,
   verifyMessageIntegrity,
   verifyMessageIntegritySha256,
@@ -205,6 +209,26 @@ describe('error attributes', () => {
       code: 440,
       reason: 'Address Family not Supported',
     });
+  });
+});
+
+describe('OpaqueString (RFC 8265 §4.2) in key derivation', () => {
+  it('maps non-ASCII spaces to U+0020 and normalises to NFC', () => {
+    expect(opaqueString('a\u00a0b\u3000c')).toBe('a b c');
+    expect(opaqueString('e\u0301')).toBe('\u00e9');
+    // NFC, not NFKC: compatibility characters survive (the RFC 5769 §2.4 password).
+    expect(opaqueString('The\u00adM\u00aatr\u2168')).toBe('The\u00adM\u00aatr\u2168');
+    expect(opaqueString('plain ascii')).toBe('plain ascii');
+  });
+  it('keys and USERHASH are derived from the prepared strings', () => {
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    expect(hex(shortTermKey('e\u0301\u2003'))).toBe(hex(new TextEncoder().encode('\u00e9 ')));
+    expect(hex(longTermKey('u', 're\u0301alm', 'p\u00a0w'))).toBe(hex(longTermKey('u', 'r\u00e9alm', 'p w')));
+    expect(hex(longTermKey('u', 'r', 'e\u0301', 'sha256'))).toBe(
+      hex(longTermKey('u', 'r', '\u00e9', 'sha256')),
+    );
+    expect(hex(userhash('u\u00a0v', 'e\u0301'))).toBe(hex(userhash('u v', '\u00e9')));
+    expect(hex(longTermKey('u', 'r', 'a'))).not.toBe(hex(longTermKey('u', 'r', 'b')));
   });
 });
 
