@@ -336,6 +336,17 @@ export class StunClient implements Machine<StunClientEvent> {
       }
       return 'unauthenticated';
     }
+    if (
+      req.credentials.type === 'long-term' &&
+      code === ErrorCode.BadRequest &&
+      !msg.has(AttrType.MessageIntegrity) &&
+      !msg.has(AttrType.MessageIntegritySha256)
+    ) {
+      // §9.2.5: with long-term credentials an unprotected 400 is discarded as if never received
+      // (retransmissions continue), even for the first request that carried no credentials.
+      this.stats.unauthenticated++;
+      return 'unauthenticated';
+    }
     this.stats.responses++;
     if (msg.messageClass === MessageClass.Success) this.#onSuccess(req, attempt, msg, now, to);
     else this.#onError(req, msg, code, now);

@@ -32,3 +32,40 @@ describe('StunClient against hostile or broken responses', () => {
     expect(client.pollTimeout()).toBeUndefined();
   });
 });
+
+describe('StunClient with long-term credentials (RFC 8489 §9.2.5)', () => {
+  it('discards a 400 without integrity: retransmissions continue, the request times out', () => {
+    const client = new StunClient({
+      random: seededRandom(12),
+      credentials: { type: 'long-term', username: 'alice', password: 'wonderland' },
+    });
+    const id = client.request(SERVER, 0);
+    const req = decode(drainTransmits(client)[0]!.payload);
+    if (!req.ok) throw new Error('bad request');
+    const bad = new MessageBuilder()
+      .resetResponse(req.message, MessageClass.Error)
+      .addErrorCode(ErrorCode.BadRequest)
+      .build();
+    expect(client.handleInput(bad, SERVER, 5)).toBe('unauthenticated');
+    expect(drainEvents(client)).toEqual([]);
+    expect(client.transaction(id)?.state).toBe('in-flight');
+    client.handleTimeout(500);
+    expect(drainTransmits(client)).toHaveLength(1);
+    expect(client.stats.unauthenticated).toBe(1);
+  });
+
+  it('still reports a 400 to a request without credentials', () => {
+    const client = new StunClient({ random: seededRandom(13) });
+    const id = client.request(SERVER, 0);
+    const req = decode(drainTransmits(client)[0]!.payload);
+    if (!req.ok) throw new Error('bad request');
+    const bad = new MessageBuilder()
+      .resetResponse(req.message, MessageClass.Error)
+      .addErrorCode(ErrorCode.BadRequest)
+      .build();
+    expect(client.handleInput(bad, SERVER, 5)).toBe('accepted');
+    expect(drainEvents(client)).toEqual([
+      expect.objectContaining({ type: 'error-response', code: 400, transactionId: id }),
+    ]);
+  });
+});
