@@ -552,7 +552,9 @@ export class StunClient implements Machine<StunClientEvent> {
     }
     if (code === ErrorCode.TryAlternate && this.#followAlternate) {
       const alt = msg.alternateServer();
-      if (alt !== undefined) {
+      // §10: the (first) ALTERNATE-SERVER has the family of the request's destination; another
+      // family could not be reached from the same socket, so such a 300 is just an error.
+      if (alt !== undefined && alt.family === req.destination.family) {
         this.#redirect(req, alt, now);
         return;
       }

@@ -69,3 +69,22 @@ describe('StunClient with long-term credentials (RFC 8489 §9.2.5)', () => {
     ]);
   });
 });
+
+describe('StunClient and 300 Try Alternate (RFC 8489 §10)', () => {
+  it('does not follow an ALTERNATE-SERVER of another address family', () => {
+    const client = new StunClient({ random: seededRandom(14) });
+    const id = client.request(SERVER, 0);
+    const req = decode(drainTransmits(client)[0]!.payload);
+    if (!req.ok) throw new Error('bad request');
+    const redirect = new MessageBuilder()
+      .resetResponse(req.message, MessageClass.Error)
+      .addErrorCode(ErrorCode.TryAlternate)
+      .addAlternateServer({ address: '2001:db8::2', port: 3478, family: 'IPv6' })
+      .build();
+    expect(client.handleInput(redirect, SERVER, 5)).toBe('accepted');
+    expect(drainTransmits(client)).toEqual([]);
+    expect(drainEvents(client)).toEqual([
+      expect.objectContaining({ type: 'error-response', code: 300, transactionId: id }),
+    ]);
+  });
+});
