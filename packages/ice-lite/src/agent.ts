@@ -59,7 +59,8 @@ export interface IceAgentOptions {
   consentTimeout?: number;
   /**
    * How long without that before reporting `disconnected` (it recovers when consent is seen
-   * again). Not an RFC number: two missed consent intervals (4–6 s each) plus slack. Default 12000 ms.
+   * again). Not an RFC number: two missed consent intervals (4–6 s each) plus slack. Default 12000 ms
+   * (or `consentTimeout`, if shorter).
    */
   disconnectedTimeout?: number;
   /** Bound on remote candidates (signalled + peer-reflexive); more are refused and counted. Default 64. */
@@ -197,7 +198,11 @@ export class IceAgent implements Machine<IceEvent> {
     this.#local = options.credentials ?? generateCredentials(this.#random);
     assertCredentials(this.#local, 'local');
     this.#consentTimeout = positive(options.consentTimeout ?? 30_000, 'consentTimeout');
-    this.#disconnectedTimeout = positive(options.disconnectedTimeout ?? 12_000, 'disconnectedTimeout');
+    // The 12 s default shrinks with a shorter consentTimeout rather than refusing it.
+    this.#disconnectedTimeout = positive(
+      options.disconnectedTimeout ?? Math.min(12_000, this.#consentTimeout),
+      'disconnectedTimeout',
+    );
     if (this.#disconnectedTimeout > this.#consentTimeout) {
       throw new RangeError('disconnectedTimeout must not exceed consentTimeout');
     }

@@ -347,6 +347,16 @@ describe('configuration and lifecycle', () => {
     expect(() => new IceAgent({ consentTimeout: 0 })).toThrow(RangeError);
     expect(() => new IceAgent({ credentials: { ufrag: 'ab', pwd: creds.pwd } })).toThrow(RangeError);
   });
+  it('a consentTimeout shorter than the default disconnectedTimeout alone is accepted', () => {
+    const a = agent({ consentTimeout: 10_000 });
+    a.handleInput(good({ useCandidate: true }), browser, 0, server);
+    expect(a.state).toBe('connected');
+    a.handleTimeout(9_999);
+    expect(a.state).toBe('connected');
+    a.handleTimeout(10_000);
+    expect(a.state).toBe('failed');
+    expect(() => new IceAgent({ consentTimeout: 10_000, disconnectedTimeout: 11_000 })).toThrow(RangeError);
+  });
   it('caps remote candidates and ignores trickled ones after end-of-candidates', () => {
     const a = agent({ maxRemoteCandidates: 1 });
     a.handleInput(good(), v4('10.0.0.1', 1), 0, server);
