@@ -10,6 +10,7 @@ import {
   Method,
   PasswordAlgorithm,
   shortTermKey,
+  userhash,
 } from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
 import { StunClient } from '../src/client.ts';
@@ -107,7 +108,13 @@ describe('StunClient ↔ StunServer', () => {
   it('long-term MD5-only servers and USERHASH', () => {
     const { client, link } = pair(
       { credentials: { type: 'long-term', username: 'alice', password: 'wonderland' } },
-      { auth: longTerm({ algorithms: ['md5'], username: (h) => (h.length === 32 ? 'alice' : undefined) }) },
+      {
+        auth: longTerm({
+          algorithms: ['md5'],
+          // Only the exact RFC 8489 §14.4 hash of alice@example.org resolves.
+          username: (h) => (hex(h) === hex(userhash('alice', 'example.org')) ? 'alice' : undefined),
+        }),
+      },
     );
     client.request(SERVER, 0);
     const seen: Uint8Array[] = [];
@@ -377,4 +384,8 @@ describe('StunClient: composition (ICE)', () => {
 
 function hexBytes(h: string): Uint8Array {
   return new Uint8Array(h.match(/../g)!.map((x) => Number.parseInt(x, 16)));
+}
+
+function hex(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }

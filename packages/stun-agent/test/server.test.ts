@@ -12,6 +12,7 @@ import {
   parseNonceCookie,
   type StunMessage,
   shortTermKey,
+  userhash,
   verifyFingerprint,
   verifyMessageIntegrity,
   verifyMessageIntegritySha256,
@@ -347,11 +348,19 @@ describe('StunServer: long-term credentials (RFC 8489 §9.2.4)', () => {
         type: 'long-term',
         realm,
         password: (u) => users[u],
-        username: (h) => (h.length === 32 ? 'alice' : undefined),
+        username: (h) => (h.every((x, i) => x === aliceHash[i]) ? 'alice' : undefined),
       },
     });
+    const aliceHash = userhash('alice', realm);
     const nonce = ask(s, request()).answer!.nonce()!;
     expect(parseNonceCookie(nonce)?.usernameAnonymity).toBe(true);
+    const withHash = (hash: Uint8Array) =>
+      request((b) => {
+        b.addUserhash(hash).addRealm(realm).addNonce(nonce);
+        b.addMessageIntegrity(new IntegrityKey(longTermKey('alice', realm, 'wonderland')));
+      });
+    expect(ask(s, withHash(aliceHash)).verdict).toBe('success');
+    expect(ask(s, withHash(new Uint8Array(32))).answer!.errorCode()?.code).toBe(401);
   });
 
   it('keeps no state per request: two servers with the same secret accept each other’s nonces', () => {
