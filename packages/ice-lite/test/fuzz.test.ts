@@ -1,4 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
+import { MessageBuilder, MessageClass, Method, shortTermKey } from '@natkit/stun-codec';
 import { describe, expect } from 'vitest';
 import { IceAgent, IceRouter } from '../src/index.ts';
 import { check, v4 } from './peer.ts';
@@ -71,5 +72,73 @@ describe('never throws on network input', () => {
       m.handleInput(bytes, peer, 0, server);
       while (m.pollTransmit());
     }
+  });
+});
+
+describe('authenticated but odd input, interleaved with timers', () => {
+  // Random bytes almost never authenticate; these do, so they reach role conflicts, USE-CANDIDATE,
+  // prflx learning, responses to our checks, restarts and consent timers.
+  const fresh = { ufrag: 'new1', pwd: 'newpassword22chars++++' };
+  const attr = fc.tuple(
+    // PRIORITY, USE-CANDIDATE, ICE-CONTROLLED, ICE-CONTROLLING, XOR-MAPPED-ADDRESS, USERNAME,
+    // SOFTWARE, ERROR-CODE, UNKNOWN-ATTRIBUTES, an unknown comprehension-optional one.
+    fc.constantFrom(0x0024, 0x0025, 0x8029, 0x802a, 0x0020, 0x0006, 0x8022, 0x0009, 0x000a, 0xc001),
+    fc.uint8Array({ maxLength: 12 }),
+  );
+  const step = fc.record({
+    kind: fc.constantFrom('check', 'check', 'timeout', 'response'),
+    port: fc.integer({ min: 1, max: 4 }),
+    dt: fc.integer({ min: 0, max: 20_000 }),
+    attrs: fc.array(attr, { maxLength: 4 }),
+    username: fc.constantFrom('srvU:x', 'srvU:', 'new1:x'),
+    transactionId: fc.uint8Array({ minLength: 12, maxLength: 12 }),
+    responseClass: fc.constantFrom(MessageClass.Success, MessageClass.Error),
+  });
+  test.prop(
+    [fc.constantFrom<'lite' | 'full'>('lite', 'full'), fc.array(step, { maxLength: 40 }), fc.boolean()],
+    {
+      numRuns: 200,
+    },
+  )('never throws; after handleTimeout(t), pollTimeout() is undefined or > t', (mode, steps, restart) => {
+    const a = new IceAgent({ mode, credentials: creds, random: (b) => b.fill(5) });
+    a.addLocalCandidate(server);
+    if (mode === 'full') {
+      a.setRemoteCredentials({ ufrag: 'peer', pwd: 'peerpassword22chars+++' });
+      a.addRemoteCandidate({
+        foundation: '1',
+        component: 1,
+        transport: 'UDP',
+        priority: 5,
+        address: v4('10.0.0.1', 1),
+        type: 'host',
+      });
+    }
+    let now = 0;
+    steps.forEach((s, i) => {
+      now += s.dt;
+      if (restart && i === 10) a.restart(fresh);
+      if (s.kind === 'timeout') {
+        const t = a.pollTimeout();
+        if (t !== undefined) {
+          now = Math.max(now, t);
+          a.handleTimeout(now);
+          const next = a.pollTimeout();
+          if (next !== undefined) expect(next).toBeGreaterThan(now);
+        }
+      } else {
+        const b = new MessageBuilder().reset(
+          Method.Binding,
+          s.kind === 'check' ? MessageClass.Request : s.responseClass,
+          s.transactionId,
+        );
+        b.addUsername(s.username);
+        for (const [t, v] of s.attrs) b.addRaw(t, v);
+        b.addMessageIntegrity(shortTermKey(s.username.startsWith('new1') ? fresh.pwd : creds.pwd));
+        b.addFingerprint();
+        a.handleInput(b.build(), v4('10.0.0.1', s.port), now, server);
+      }
+      while (a.pollTransmit());
+      while (a.pollEvent());
+    });
   });
 });
