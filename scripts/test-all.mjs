@@ -1,5 +1,5 @@
 // The README's test command: set up the real peers, then lint, build, package checks,
-// every vitest suite and every Deno suite. Ends with one line `N passed, N failed`.
+// the demo typecheck, every vitest suite and every Deno suite. Ends with one line `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,7 @@ function run(label, cmd, args, summary) {
 run('setup-peers', 'bash', ['scripts/setup-peers.sh']);
 run('lint', 'pnpm', ['lint']);
 run('build', 'pnpm', ['build']);
+run('typecheck', 'pnpm', ['typecheck']);
 run('check:pkg', 'pnpm', ['check:pkg']);
 run('vitest', 'pnpm', ['test'], true);
 run('deno', 'pnpm', ['test:deno'], true);

@@ -1,6 +1,6 @@
 import { bindUdp } from '@natkit/io-deno';
 import type { Machine } from '@natkit/sans-io';
-import type { BoundSocket, Runtime } from './runtime.ts';
+import { type BoundSocket, boundSocket, type Runtime } from './runtime.ts';
 
 interface DenoGlobal {
   version: { deno: string };
@@ -14,17 +14,7 @@ export const denoRuntime: Runtime = {
   name: `deno ${deno.version.deno} + @natkit/io-deno`,
   now: () => performance.now(),
   async bind(machine: Machine<unknown>, address: string, port: number): Promise<BoundSocket> {
-    const driver = await bindUdp(machine, { address, port });
-    const local = driver.localAddress;
-    if (local === undefined) throw new Error('socket bound without an address');
-    return {
-      localAddress: local,
-      update: (fn) => driver.update(fn),
-      get counters() {
-        return { datagramsIn: driver.stats.datagramsIn, datagramsOut: driver.stats.datagramsOut };
-      },
-      close: () => driver.close(),
-    };
+    return boundSocket(await bindUdp(machine, { address, port }));
   },
   // Deno's node:process signal emulation does not keep SIGINT from killing us; its own API does.
   waitForSignal: () =>

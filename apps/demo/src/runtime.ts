@@ -1,3 +1,4 @@
+import type { DriverBase } from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
 
 /**
@@ -24,4 +25,18 @@ export interface Runtime {
   waitForSignal(): Promise<'SIGINT' | 'SIGTERM'>;
   /** Command line that runs `script` (an absolute path to a .ts file) as a child process. */
   scriptCommand(script: string): { command: string; args: string[] };
+}
+
+/** A bound io-node or io-deno driver, seen as the app's {@link BoundSocket}. */
+export function boundSocket(driver: DriverBase<Machine<unknown>>): BoundSocket {
+  const local = driver.localAddress;
+  if (local === undefined) throw new Error('socket bound without an address');
+  return {
+    localAddress: local,
+    update: (fn) => driver.update(fn),
+    get counters() {
+      return { datagramsIn: driver.stats.datagramsIn, datagramsOut: driver.stats.datagramsOut };
+    },
+    close: () => driver.close(),
+  };
 }

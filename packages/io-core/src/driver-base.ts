@@ -41,6 +41,11 @@ export abstract class DriverBase<M extends Machine<unknown>> {
   protected abstract yieldToIo(fn: () => void): unknown;
   protected abstract cancelYield(handle: unknown): void;
 
+  /** The socket's local address, once bound. */
+  abstract get localAddress(): SocketAddress | undefined;
+  /** Stop the loop, clear the timer, release the socket. Idempotent; never rejects. */
+  abstract close(): Promise<void>;
+
   /** The machine this driver runs. */
   get machine(): M {
     return this.core.machine as M;
