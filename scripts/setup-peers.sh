@@ -14,8 +14,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "setup-peers: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+log=$(mktemp)
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
+  tail -n 30 "$log" >&2
+  echo "setup-peers: apt-get failed to install ${need[*]}; the interop and browser tests will fail" >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"
 # Debian starts coturn as a service on install; tests start their own on free ports.
 systemctl stop coturn >/dev/null 2>&1 || service coturn stop >/dev/null 2>&1 || true
 echo "setup-peers: done"
