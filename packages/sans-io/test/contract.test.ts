@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 class Echo implements Machine<{ type: 'echoed'; bytes: number }> {
   out: Transmit[] = [];
   events: { type: 'echoed'; bytes: number }[] = [];
-  handleInput(payload: Uint8Array, from: SocketAddress): void {
+  handleInput(payload: Uint8Array, from: SocketAddress, _now: number): void {
     this.out.push({ destination: from, payload: payload.slice() });
     this.events.push({ type: 'echoed', bytes: payload.length });
   }
