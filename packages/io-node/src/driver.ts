@@ -177,9 +177,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
     // while the machine may reuse `payload` on its next call: send a private copy.
     const copy = Buffer.from(payload);
     const bytes = copy.byteLength;
-    const done = (error: Error | null): void => {
-      if (error) this.core.sendError(error, errorCode(error), destination, bytes);
-    };
+    const done = sendCallback(this.core, destination, bytes);
     const remote = this.#remote;
     try {
       // A connected socket (handed in by the caller) sends only to its peer and must be given
@@ -192,6 +190,22 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
       this.core.sendError(error, errorCode(error), destination, bytes);
     }
   }
+}
+
+/**
+ * The completion callback of one send (node:dgram reports send failures only through it). Made
+ * by a factory rather than declared inline as `const done = ...`: an anonymous closure is all a
+ * send needs, and transpilers that keep function names (esbuild's keepNames, as tsx runs the
+ * sources) would otherwise call a naming helper (`Object.defineProperty`) on every datagram.
+ */
+function sendCallback(
+  core: { sendError(error: unknown, code: string | undefined, destination: SocketAddress, bytes: number): void },
+  destination: SocketAddress,
+  bytes: number,
+): (error: Error | null) => void {
+  return (error) => {
+    if (error) core.sendError(error, errorCode(error), destination, bytes);
+  };
 }
 
 /**
