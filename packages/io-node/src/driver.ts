@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv6 } from 'node:net';
 import { DriverBase, type DriverOptions, type EventOf, errorCode, WILDCARD_ADDRESSES } from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
@@ -199,13 +200,55 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
  * sources) would otherwise call a naming helper (`Object.defineProperty`) on every datagram.
  */
 function sendCallback(
-  core: { sendError(error: unknown, code: string | undefined, destination: SocketAddress, bytes: number): void },
+  core: {
+    sendError(error: unknown, code: string | undefined, destination: SocketAddress, bytes: number): void;
+  },
   destination: SocketAddress,
   bytes: number,
 ): (error: Error | null) => void {
   return (error) => {
     if (error) core.sendError(error, errorCode(error), destination, bytes);
   };
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * The `lookup` of the sockets {@link bindUdp} creates. node:dgram passes every send's address
+ * through it; the default, `dns.lookup`, answers even an IP literal only on the next tick (after
+ * a regex check), which costs a tick, a closure and the check per datagram. Machines address
+ * datagrams with IP literals (`SocketAddress`), so once the socket is bound a literal is answered
+ * at once and the send goes out synchronously. Anything else — a name, an IPv4 literal on an
+ * IPv6 socket, and the bind itself (node emits `listening`/`error` from this callback) — still
+ * goes through `dns.lookup`. A literal that only looks like one (`999.1.1.1`) fails in the send
+ * with EINVAL, reported as a `send-error` like any other send failure.
+ */
+class LiteralLookup {
+  bound = false;
+  readonly #v6: boolean;
+
+  constructor(v6: boolean) {
+    this.#v6 = v6;
+  }
+
+  readonly lookup = (address: string, options: LookupOneOptions | number, callback: LookupCallback): void => {
+    if (this.bound && (this.#v6 ? address.includes(':') : isIPv4Literal(address))) {
+      callback(null, address, this.#v6 ? 6 : 4);
+      return;
+    }
+    dnsLookup(address, options as LookupOneOptions, callback);
+  };
+}
+
+/** Only digits and dots, dotted-quad length: what inet_pton will be asked to parse. */
+function isIPv4Literal(address: string): boolean {
+  const n = address.length;
+  if (n < 7 || n > 15) return false;
+  for (let i = 0; i < n; i++) {
+    const c = address.charCodeAt(i);
+    if (c !== 0x2e && (c < 0x30 || c > 0x39)) return false;
+  }
+  return true;
 }
 
 /**
@@ -218,10 +261,12 @@ export function bindUdp<M extends Machine<unknown>>(
 ): Promise<UdpDriver<M>> {
   const { address, port = 0, family, ipv6Only, reuseAddr, ...rest } = options;
   const v6 = family === undefined ? address !== undefined && isIPv6(address) : family === 'IPv6';
+  const lookup = new LiteralLookup(v6);
   const socket = createSocket({
     type: v6 ? 'udp6' : 'udp4',
     ...(ipv6Only === undefined ? {} : { ipv6Only }),
     ...(reuseAddr === undefined ? {} : { reuseAddr }),
+    lookup: lookup.lookup,
   });
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
@@ -235,6 +280,7 @@ export function bindUdp<M extends Machine<unknown>>(
     };
     const onListening = (): void => {
       socket.off('error', onError);
+      lookup.bound = true;
       resolve(new UdpDriver(machine, { socket, ...rest }));
     };
     socket.once('error', onError);
