@@ -116,6 +116,11 @@ export class StunServer implements Machine<never> {
 
   readonly #b = new MessageBuilder();
   readonly #out: Transmit[] = [];
+  /**
+   * The last queued response while its payload is still a view of the builder's buffer (no
+   * copy): valid until the builder's next reset, which only a later `handleInput` can cause.
+   */
+  #live: Transmit | undefined;
   readonly #max: number;
   readonly #software: string | undefined;
   readonly #softwareBytes: number;
@@ -156,13 +161,23 @@ export class StunServer implements Machine<never> {
   }
 
   handleInput(payload: Uint8Array, from: SocketAddress, now: number, to?: SocketAddress): ServerVerdict {
+    const live = this.#live;
+    if (live !== undefined) {
+      // Still queued (not polled yet): it must survive the reset this datagram may cause. A
+      // polled one belongs to the driver only until this call (the Transmit contract).
+      this.#live = undefined;
+      const last = this.#out.length - 1;
+      if (this.#out[last] === live) this.#out[last] = { ...live, payload: live.payload.slice() };
+    }
     const verdict = this.#process(payload, from, now, to);
     this.stats[verdict]++;
     return verdict;
   }
 
   pollTransmit(): Transmit | undefined {
-    return this.#out.shift();
+    const t = this.#out.shift();
+    if (t === this.#live) this.#live = undefined;
+    return t;
   }
 
   pollTimeout(): number | undefined {
@@ -377,9 +392,12 @@ export class StunServer implements Machine<never> {
     verdict: ServerVerdict,
   ): ServerVerdict {
     if (this.#out.length >= this.#max) return 'dropped';
-    // A copy: queued responses must survive the builder's next reset.
-    const payload = this.#b.build();
-    this.#out.push(source === undefined ? { destination, payload } : { source, destination, payload });
+    // A view, not a copy: usually the driver sends it before the next datagram arrives; if not,
+    // handleInput copies it before the builder is reset.
+    const payload = this.#b.view();
+    const t: Transmit = source === undefined ? { destination, payload } : { source, destination, payload };
+    this.#out.push(t);
+    this.#live = t;
     return verdict;
   }
 }

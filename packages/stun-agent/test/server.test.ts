@@ -157,6 +157,39 @@ describe('StunServer: bad input', () => {
     expect(s.stats.dropped).toBe(1);
   });
 
+  it('responses queued by several datagrams before a poll stay intact (each its own bytes)', () => {
+    const s = new StunServer({ fingerprint: true });
+    const ports = [40001, 40002, 40003];
+    for (const [i, port] of ports.entries()) {
+      const id = ID.map((x) => x + i);
+      const req = new MessageBuilder().reset(Method.Binding, MessageClass.Request, id).build();
+      expect(s.handleInput(req, { ...CLIENT, port }, 0)).toBe('success');
+    }
+    // An error response in between reuses the builder too.
+    expect(s.handleInput(request(undefined, Method.Allocate), CLIENT, 0)).toBe('bad-request');
+    const out = drainTransmits(s);
+    expect(out).toHaveLength(4);
+    for (const [i, port] of ports.entries()) {
+      const r = decode(out[i]!.payload);
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.message.transactionId).toEqual(ID.map((x) => x + i));
+      expect(r.message.xorMappedAddress()).toEqual({ ...CLIENT, port });
+      expect(verifyFingerprint(r.message)).toBe('ok');
+    }
+    const last = decode(out[3]!.payload);
+    expect(last.ok && last.message.messageClass).toBe(MessageClass.Error);
+  });
+
+  it('a polled response stays valid until the next call, as the Transmit contract promises', () => {
+    const s = new StunServer();
+    s.handleInput(request(), CLIENT, 0);
+    const t = s.pollTransmit()!;
+    const before = t.payload.slice();
+    expect(s.pollTransmit()).toBeUndefined();
+    expect(s.pollTimeout()).toBeUndefined();
+    expect(t.payload).toEqual(before);
+  });
+
   test.prop([fc.uint8Array({ maxLength: 200 }), fc.boolean()])(
     'never throws on arbitrary bytes, answers only what looks like a request, never amplifies',
     (bytes, asStunHeader) => {
