@@ -90,8 +90,11 @@ export class StreamHmac implements StunMac {
 /** HMAC that feeds pre-padded blocks to noble's compression function (see the module doc). */
 export class BlockHmac implements StunMac {
   readonly #c: Compressor;
-  readonly #innerState: number[];
-  readonly #outerState: number[];
+  // The keyed states, zero-padded to eight words so one `set` call with explicit arguments
+  // serves SHA-1 (five words; it ignores the rest) and SHA-256 without a spread call
+  // (`set(...state)` iterates the array on every MAC).
+  readonly #innerState = new Int32Array(8);
+  readonly #outerState = new Int32Array(8);
   readonly #words: number;
   // The outer hash's only block: inner digest, 0x80, zeros, bit length (64 + outputLen) * 8.
   readonly #outerBlock = new Uint8Array(64);
@@ -102,10 +105,10 @@ export class BlockHmac implements StunMac {
   constructor(hash: HashFn, key: Uint8Array) {
     const inner = hash.create() as Streaming & Compressor;
     inner.update(keyBlock(hash, key, 0x36));
-    this.#innerState = inner.get();
+    this.#innerState.set(inner.get());
     const outer = hash.create() as Streaming & Compressor;
     outer.update(keyBlock(hash, key, 0x5c));
-    this.#outerState = outer.get();
+    this.#outerState.set(outer.get());
     this.#c = hash.create() as Compressor;
     this.#words = hash.outputLen >>> 2;
     this.#outerBlock[hash.outputLen] = 0x80;
@@ -135,13 +138,15 @@ export class BlockHmac implements StunMac {
     s.fill(0, end + 1, size - 4);
     v.setUint32(size - 4, (64 + end) * 8);
     const c = this.#c;
-    c.set(...this.#innerState);
+    const is = this.#innerState;
+    c.set(is[0]!, is[1]!, is[2]!, is[3]!, is[4]!, is[5]!, is[6]!, is[7]!);
     for (let o = 0; o < size; o += 64) c.process(v, o);
     const d = c.get();
     const ov = this.#outerView;
     const words = this.#words;
     for (let i = 0; i < words; i++) ov.setUint32(4 * i, d[i]!);
-    c.set(...this.#outerState);
+    const os = this.#outerState;
+    c.set(os[0]!, os[1]!, os[2]!, os[3]!, os[4]!, os[5]!, os[6]!, os[7]!);
     c.process(ov, 0);
     const r = c.get();
     for (let i = 0; i < words; i++) {
