@@ -34,6 +34,9 @@ export interface BindOptions<E> extends DriverOptions<E> {
   now?: () => number;
 }
 
+/** Bytes per copy slab; payloads above an eighth of it get a copy of their own. */
+const SLAB_SIZE = 64 * 1024;
+
 function familyOf(info: { family: string | number; address: string }): 'IPv4' | 'IPv6' {
   // Node 18.0-18.3 reported the family as a number; every other version as a string.
   return info.family === 'IPv6' || info.family === 6 ? 'IPv6' : 'IPv4';
@@ -60,6 +63,9 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   #closing: Promise<void> | undefined;
   /** The peer of a connected socket: datagrams to it are sent without an address (see `transmit`). */
   #remote: SocketAddress | undefined;
+  /** Where outgoing copies are carved from (see `#copy`). */
+  #slab = new ArrayBuffer(SLAB_SIZE);
+  #slabUsed = 0;
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
     const { socket, keepSocketOpen = false, now = () => performance.now(), ...rest } = options;
@@ -165,6 +171,25 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
     this.#remote = { address: info.address, port: info.port, family: familyOf(info) };
   };
 
+  /**
+   * A private copy of an outgoing payload, carved from a slab: one view per datagram instead of
+   * a Buffer from node's pool through `Buffer.from`'s type dispatch. A region is never handed
+   * out twice (a full slab is replaced, not rewound), so a send still queued keeps its bytes.
+   */
+  #copy(payload: Uint8Array): Uint8Array {
+    const n = payload.byteLength;
+    if (n > SLAB_SIZE >>> 3) return payload.slice();
+    let used = this.#slabUsed;
+    if (used + n > SLAB_SIZE) {
+      this.#slab = new ArrayBuffer(SLAB_SIZE);
+      used = 0;
+    }
+    const copy = new Uint8Array(this.#slab, used, n);
+    copy.set(payload);
+    this.#slabUsed = (used + n + 7) & ~7;
+    return copy;
+  }
+
   protected yieldToIo(fn: () => void): unknown {
     return setImmediate(fn);
   }
@@ -176,7 +201,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   protected transmit(payload: Uint8Array, destination: SocketAddress): void {
     // node:dgram may complete a send after this returns (and queues it while the socket binds),
     // while the machine may reuse `payload` on its next call: send a private copy.
-    const copy = Buffer.from(payload);
+    const copy = this.#copy(payload);
     const bytes = copy.byteLength;
     const done = sendCallback(this.core, destination, bytes);
     const remote = this.#remote;

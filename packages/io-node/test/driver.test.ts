@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import type { Machine } from '@natkit/sans-io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindUdp, type DriverEvent, UdpDriver } from '../src/index.ts';
 import {
@@ -52,6 +53,38 @@ describe('datagrams', () => {
     const event = (await received) as Extract<DriverEvent<EchoEvent>, { type: 'machine' }>;
     expect(event.event).toEqual({ type: 'received', text: 'six', from: p.address });
     expect(driver.localAddress?.family).toBe('IPv6');
+  });
+
+  it('sends survive the machine reusing its buffer, across copy slabs and while the socket binds', async () => {
+    // Every payload is the same buffer, rewritten by each pollTransmit (the contract allows it).
+    // 64 × 1100 bytes crosses the driver's 64 KiB copy slab (and still fits the peer's
+    // receive buffer on loopback); the sends wait for the bind.
+    const shared = new Uint8Array(1100);
+    let left = 64;
+    const p = await peer();
+    const burst: Machine<never> = {
+      handleInput() {},
+      pollTransmit() {
+        if (left === 0) return undefined;
+        shared.fill(--left);
+        return { destination: p.address, payload: shared };
+      },
+      pollTimeout: () => undefined,
+      handleTimeout() {},
+      pollEvent: () => undefined,
+    };
+    const socket = createSocket('udp4');
+    // Unbound: node:dgram binds it on the first send and queues the burst until it is bound.
+    const driver = track(new UdpDriver(burst, { socket }));
+    const seen = new Set<number>();
+    for (let i = 0; i < 64; i++) {
+      const { data } = await p.next();
+      expect(data.byteLength).toBe(1100);
+      expect(data.every((b) => b === data[0])).toBe(true);
+      seen.add(data[0]!);
+    }
+    expect(seen.size).toBe(64);
+    expect(driver.stats.datagramsOut).toBe(64);
   });
 
   it('hands the machine a view over the received Buffer, not a copy', async () => {
