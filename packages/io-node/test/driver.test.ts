@@ -87,6 +87,16 @@ describe('datagrams', () => {
     expect(driver.stats.datagramsOut).toBe(64);
   });
 
+  it('bindUdp sockets still resolve a host name through dns.lookup (literals skip it)', async () => {
+    const p = await peer();
+    const driver = track(await bindUdp(new OneShotMachine(), { address: '127.0.0.1' }));
+    driver.update((m) => m.queue(3, { address: 'localhost', port: p.address.port, family: 'IPv4' }));
+    driver.update((m) => m.queue(5, p.address));
+    const sizes = [(await p.next()).data.byteLength, (await p.next()).data.byteLength].sort();
+    expect(sizes).toEqual([3, 5]);
+    expect(driver.stats.sendErrors).toBe(0);
+  });
+
   it('hands the machine a view over the received Buffer, not a copy', async () => {
     const socket = createSocket('udp4');
     const seen: Buffer[] = [];
