@@ -487,17 +487,18 @@ export class IceAgent implements Machine<IceEvent> {
       this.#dropped++;
       return 'bad-fingerprint';
     }
-    const username = msg.get(AttrType.Username);
-    if (username === undefined || !msg.has(AttrType.MessageIntegrity)) {
+    // USERNAME is read in place (offset, not a view): this runs for every check.
+    const username = msg.offsetOf(AttrType.Username);
+    if (username < 0 || !msg.has(AttrType.MessageIntegrity)) {
       return this.#error(msg, from, to, ErrorCode.BadRequest, undefined, 'bad-request');
     }
     // RFC 8445 §7.3: USERNAME is valid when its part before the colon is our ufrag.
     let creds: IceCredentials | undefined;
     let isCurrent = false;
-    if (ufragMatches(username, this.#local.ufrag)) {
+    if (ufragMatches(msg.bytes, username, this.#local.ufrag)) {
       creds = this.#local;
       isCurrent = true;
-    } else if (this.#previous !== undefined && ufragMatches(username, this.#previous.ufrag)) {
+    } else if (this.#previous !== undefined && ufragMatches(msg.bytes, username, this.#previous.ufrag)) {
       creds = this.#previous;
     }
     if (creds === undefined)
@@ -1140,11 +1141,12 @@ export class IceAgent implements Machine<IceEvent> {
   }
 }
 
-/** True when the USERNAME bytes are `ufrag ":" ...` (ufrag is ASCII ice-chars). No allocation. */
-function ufragMatches(username: Uint8Array, ufrag: string): boolean {
+/** True when the USERNAME attribute at offset `attr` reads `ufrag ":" ...` (ufrag: ASCII ice-chars). No allocation. */
+function ufragMatches(bytes: Uint8Array, attr: number, ufrag: string): boolean {
   const n = ufrag.length;
-  if (username.length <= n || username[n] !== 0x3a) return false;
-  for (let i = 0; i < n; i++) if (username[i] !== ufrag.charCodeAt(i)) return false;
+  const v = attr + 4;
+  if (((bytes[attr + 2]! << 8) | bytes[attr + 3]!) <= n || bytes[v + n] !== 0x3a) return false;
+  for (let i = 0; i < n; i++) if (bytes[v + i] !== ufrag.charCodeAt(i)) return false;
   return true;
 }
 

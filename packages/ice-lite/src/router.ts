@@ -8,6 +8,7 @@ import {
 import { AttrType, decode, MessageClass, transactionIdKey } from '@natkit/stun-codec';
 import type { IceAgent } from './agent.ts';
 import type { IceEvent, InputVerdict } from './types.ts';
+import { UfragIndex } from './ufrag-index.ts';
 
 /** An event of one of the router's agents. */
 export interface RouterEvent {
@@ -33,6 +34,8 @@ interface Entry extends DeadlineEntry {
   ufrags: string[];
   /** Whether the agent is in the ready queue (may have transmits). */
   ready: boolean;
+  /** Cleared by `remove`: a flag on the entry is cheaper than a `Map` lookup per packet. */
+  live: boolean;
 }
 
 /** RFC 8489 §6.3.1 suggests remembering transactions for 40 s; responses later than that are stale. */
@@ -42,8 +45,8 @@ const TRANSACTION_TTL = 40_000;
  * Many ICE agents behind one socket (design.md "How machines nest"), itself a {@link Machine}.
  *
  * Incoming STUN is routed in O(1): requests by the local ufrag (the part of USERNAME before the
- * colon, RFC 8445 §7.3) through a `Map`, responses by transaction ID through a `Map` filled as
- * the agents' requests leave. Timers live in one indexed heap (O(log n) per packet and per
+ * colon, RFC 8445 §7.3) through a {@link UfragIndex} read straight from the datagram's bytes,
+ * responses by transaction ID through a `Map` filled as the agents' requests leave. Timers live in one indexed heap (O(log n) per packet and per
  * timeout). Transmits are pulled from the agents lazily, so their zero-copy views stay valid.
  *
  * A request for an unknown ufrag is dropped silently and counted rather than answered with 401:
@@ -51,7 +54,7 @@ const TRANSACTION_TTL = 40_000;
  */
 export class IceRouter implements Machine<RouterEvent> {
   readonly stats: IceRouterStats = { unknownUfrag: 0, unknownTransaction: 0 };
-  #byUfrag = new Map<string, Entry>();
+  readonly #byUfrag = new UfragIndex<Entry>();
   #entries = new Map<IceAgent, Entry>();
   #transactions = new Map<string, { entry: Entry; at: number }>();
   #heap = new DeadlineHeap<Entry>();
@@ -70,7 +73,7 @@ export class IceRouter implements Machine<RouterEvent> {
   /** Registers an agent under its local ufrag. @throws if that ufrag is taken. */
   add(agent: IceAgent): void {
     if (this.#entries.has(agent)) throw new Error('agent already added');
-    const e: Entry = { agent, ufrags: [], ready: false, deadline: 0, heapIndex: -1 };
+    const e: Entry = { agent, ufrags: [], ready: false, live: true, deadline: 0, heapIndex: -1 };
     this.#index(e); // throws before anything is registered when the ufrag is taken
     this.#entries.set(agent, e);
     this.#after(e);
@@ -82,6 +85,7 @@ export class IceRouter implements Machine<RouterEvent> {
     if (e === undefined) return;
     for (const u of e.ufrags) if (this.#byUfrag.get(u) === e) this.#byUfrag.delete(u);
     e.ufrags = [];
+    e.live = false;
     this.#heap.set(e, undefined);
     this.#entries.delete(agent);
   }
@@ -110,8 +114,14 @@ export class IceRouter implements Machine<RouterEvent> {
     const msg = r.message;
     let e: Entry | undefined;
     if (msg.messageClass === MessageClass.Request) {
-      const u = msg.get(AttrType.Username);
-      e = u === undefined ? undefined : this.#byUfrag.get(ufragOf(u));
+      const o = msg.offsetOf(AttrType.Username);
+      if (o >= 0) {
+        const start = o + 4;
+        const end = start + ((payload[o + 2]! << 8) | payload[o + 3]!);
+        let colon = start;
+        while (colon < end && payload[colon] !== 0x3a) colon++;
+        e = this.#byUfrag.lookup(payload, start, colon);
+      }
       if (e === undefined) {
         this.stats.unknownUfrag++;
         return 'unknown-ufrag';
@@ -121,7 +131,7 @@ export class IceRouter implements Machine<RouterEvent> {
       const key = transactionIdKey(msg.transactionId);
       const t = this.#transactions.get(key);
       // A removed agent's transactions stay in the map until they expire; they route nowhere.
-      if (t === undefined || now - t.at > TRANSACTION_TTL || this.#entries.get(t.entry.agent) !== t.entry) {
+      if (t === undefined || now - t.at > TRANSACTION_TTL || !t.entry.live) {
         this.stats.unknownTransaction++;
         return 'unknown-transaction';
       }
@@ -193,7 +203,7 @@ export class IceRouter implements Machine<RouterEvent> {
       e.ready = true;
       this.#ready.push(e);
     }
-    if (!this.#entries.has(e.agent)) return;
+    if (!e.live) return;
     const d = e.agent.pollTimeout();
     if (exact || (d !== undefined && (e.heapIndex < 0 || d < e.deadline))) this.#heap.set(e, d);
   }
@@ -227,13 +237,4 @@ export class IceRouter implements Machine<RouterEvent> {
       this.#transactions.delete(k);
     }
   }
-}
-
-/** The bytes of USERNAME before the first colon, as a string (ice-chars are ASCII). */
-function ufragOf(username: Uint8Array): string {
-  let end = username.indexOf(0x3a);
-  if (end < 0) end = username.length;
-  let s = '';
-  for (let i = 0; i < end; i++) s += String.fromCharCode(username[i]!);
-  return s;
 }
