@@ -4,86 +4,106 @@
  * (Mux demux → router → agent: MESSAGE-INTEGRITY + FINGERPRINT verified, response built and
  * pulled) at each size. Goal: cost per check flat within 20 %.
  *
- * Each size runs in a fresh process (measured in one process, whichever size went first was
- * the slowest: GC and JIT state, not the size). Checks go to 256 sessions spread over the
- * whole table, each from its own peer address.
+ * Memory: each size in a fresh process (a heap delta around creating the sessions).
+ * Cost: the three hosts side by side in one process, timed in interleaved rounds
+ * (scripts/bench-rounds.ts) — this machine's speed drifts more between two runs, or two
+ * processes, than the effect being measured. Checks go to the same 256 busy sessions at every
+ * size, each from its own peer address: the newest 256 (a server's busy sessions are mostly its
+ * recent ones), and, as the harder case, 256 spread evenly over the whole table.
  *
- * Run: pnpm --filter @natkit/demo bench   (needs node --expose-gc for the memory numbers)
+ * Run: pnpm --filter @natkit/demo bench   (node --expose-gc for the memory numbers)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '@natkit/sans-io';
 import { IntegrityKey, MessageBuilder, MessageClass, Method, shortTermKey } from '@natkit/stun-codec';
-import { bench, do_not_optimize, run } from 'mitata';
+import { formatRounds, interleavedRounds } from '../../../scripts/bench-rounds.ts';
 import { NatHost } from '../src/host.ts';
 
-const SIZES = (process.env.BENCH_SESSIONS ?? '1000,10000,100000').split(',').map(Number);
+const SIZES = [1_000, 10_000, 100_000];
+const BUSY = 256;
+const LOCAL: SocketAddress = { address: '198.51.100.1', port: 3478, family: 'IPv4' };
+const gc = (globalThis as { gc?: () => void }).gc;
 
-if (SIZES.length > 1) {
-  const self = fileURLToPath(import.meta.url);
-  const rows: string[] = [];
-  for (const n of SIZES) {
-    const r = spawnSync(process.execPath, [...process.execArgv, self], {
-      env: { ...process.env, BENCH_SESSIONS: String(n), NO_COLOR: '1' },
-      encoding: 'utf8',
-    });
-    process.stdout.write(r.stdout);
-    process.stderr.write(r.stderr);
-    const row = /^RESULT (.*)$/m.exec(r.stdout)?.[1];
-    if (row !== undefined) rows.push(row);
-  }
-  console.log('\nidle ICE-lite sessions behind one Mux:');
-  for (const row of rows) console.log(`  ${row}`);
+const memoryOf = process.env.BENCH_MEMORY_OF;
+if (memoryOf !== undefined) {
+  // Child: heap per session for one size.
+  const n = Number(memoryOf);
+  const heap = (): number => {
+    gc?.();
+    gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heap();
+  const host = new NatHost({ localAddress: LOCAL });
+  for (let i = 0; i < n; i++) host.createSession({ mode: 'lite' }, 0);
+  const perSession = (heap() - before) / n;
+  // Use `host` after the measurement: once its last use is behind, optimised code may let the
+  // collector take it (and the sessions) before the second heap reading.
+  if (host.mux.pollTimeout() === -1) console.log('unreachable');
+  console.log(`${(perSession / 1024).toFixed(2)}${gc ? '' : ' (approximate: no --expose-gc)'}`);
   process.exit(0);
 }
 
-const n = SIZES[0]!;
-const LOCAL: SocketAddress = { address: '198.51.100.1', port: 3478, family: 'IPv4' };
-const gc = (globalThis as { gc?: () => void }).gc;
-const heap = (): number => {
-  gc?.();
-  gc?.();
-  return process.memoryUsage().heapUsed;
-};
-
-const before = heap();
-const host = new NatHost({ localAddress: LOCAL });
-const sessions = [];
-for (let i = 0; i < n; i++) sessions.push(host.createSession({ mode: 'lite' }, 0));
-const bytesPerSession = (heap() - before) / n;
-
-const checks: { bytes: Uint8Array; from: SocketAddress }[] = [];
-const b = new MessageBuilder();
-for (let k = 0; k < 256; k++) {
-  const s = sessions[Math.floor((k * n) / 256)]!;
-  const bytes = b
-    .reset(Method.Binding, MessageClass.Request, crypto.getRandomValues(new Uint8Array(12)))
-    .addUsername(`${s.local.ufrag}:peer`)
-    .addPriority(0x6e7f1eff)
-    .addIceControlling(42n)
-    .addMessageIntegrity(new IntegrityKey(shortTermKey(s.local.pwd)))
-    .addFingerprint()
-    .build();
-  checks.push({ bytes, from: { address: '203.0.113.9', port: 10000 + k, family: 'IPv4' } });
+/** A host with `n` lite sessions and one check for each of `BUSY` of them. */
+function hostWith(n: number, layout: 'newest' | 'spread') {
+  const host = new NatHost({ localAddress: LOCAL });
+  const sessions = [];
+  for (let i = 0; i < n; i++) sessions.push(host.createSession({ mode: 'lite' }, 0));
+  const checks: { bytes: Uint8Array; from: SocketAddress }[] = [];
+  const b = new MessageBuilder();
+  for (let k = 0; k < BUSY; k++) {
+    const s = sessions[layout === 'spread' ? Math.floor((k * n) / BUSY) : n - BUSY + k]!;
+    const bytes = b
+      .reset(Method.Binding, MessageClass.Request, crypto.getRandomValues(new Uint8Array(12)))
+      .addUsername(`${s.local.ufrag}:peer`)
+      .addPriority(0x6e7f1eff)
+      .addIceControlling(42n)
+      .addMessageIntegrity(new IntegrityKey(shortTermKey(s.local.pwd)))
+      .addFingerprint()
+      .build();
+    checks.push({ bytes, from: { address: '203.0.113.9', port: 10000 + k, family: 'IPv4' } });
+  }
+  let now = 1;
+  let i = 0;
+  const check = (): void => {
+    const c = checks[i++ % BUSY]!;
+    now += 0.01;
+    host.mux.handleInput(c.bytes, c.from, now);
+    while (host.mux.pollTransmit() !== undefined);
+  };
+  // Every peer becomes a known (peer-reflexive) remote candidate.
+  for (let k = 0; k < BUSY; k++) check();
+  return check;
 }
 
-let now = 1;
-let i = 0;
-const check = (): void => {
-  const c = checks[i++ & 255]!;
-  now += 0.01;
-  host.mux.handleInput(c.bytes, c.from, now);
-  do_not_optimize(host.mux.pollTransmit());
-  while (host.mux.pollTransmit() !== undefined);
-};
-// Warm: every peer becomes a known (peer-reflexive) remote candidate, the code gets optimised.
-for (let k = 0; k < 20_000; k++) check();
-gc?.();
+const self = fileURLToPath(import.meta.url);
+const memory = SIZES.map((n) => {
+  const r = spawnSync(process.execPath, [...process.execArgv, self], {
+    env: { ...process.env, BENCH_MEMORY_OF: String(n) },
+    encoding: 'utf8',
+  });
+  process.stderr.write(r.stderr);
+  return `${n} sessions: ${r.stdout.trim()} KiB heap per session`;
+});
 
-bench(`check → answer, ${n} sessions`, check);
-const result = await run();
-const avg = result.benchmarks[0]?.runs[0]?.stats?.avg;
-console.log(
-  `RESULT ${String(n).padStart(7)} sessions: ${(bytesPerSession / 1024).toFixed(2)} KiB heap per session${gc ? '' : ' (approximate: no --expose-gc)'}, ` +
-    `${avg === undefined ? '?' : (avg / 1000).toFixed(2)} µs per check`,
-);
+const cases = (
+  [
+    [1_000, 'spread'],
+    [10_000, 'newest'],
+    [100_000, 'newest'],
+    [10_000, 'spread'],
+    [100_000, 'spread'],
+  ] as const
+).map(([n, layout]) => ({
+  name:
+    n === 1_000
+      ? '1000 sessions'
+      : `${n} sessions, busy ones ${layout === 'spread' ? 'spread over the table' : 'the newest'}`,
+  op: hostWith(n, layout),
+}));
+console.log('idle ICE-lite sessions behind one Mux:');
+for (const line of memory) console.log(`  ${line}`);
+console.log(`cost of one check → answer, ${BUSY} busy sessions (CPU time, interleaved rounds):`);
+for (const line of formatRounds(interleavedRounds(cases, { rounds: 15, batch: 4096 }), 'check'))
+  console.log(`  ${line}`);

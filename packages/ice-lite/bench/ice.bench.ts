@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '@natkit/sans-io';
 import { MessageBuilder, MessageClass, Method, shortTermKey } from '@natkit/stun-codec';
 import { bench, do_not_optimize, group, run } from 'mitata';
+import { formatRounds, interleavedRounds } from '../../../scripts/bench-rounds.ts';
 import { IceAgent, IceRouter, setIntegrityKeyCacheSize } from '../src/index.ts';
 
 const server: SocketAddress = { address: '192.0.2.1', port: 3478, family: 'IPv4' };
@@ -45,17 +46,25 @@ function liteAgent(i: number): IceAgent {
   return a;
 }
 
-function routerWith(n: number): { router: IceRouter; checks: Uint8Array[] } {
+/**
+ * A router with `n` agents, and 4096 checks for `active` of them (consecutive checks go to
+ * different agents): `spread` picks agents evenly over the whole table, `newest` the last
+ * `active` created (a server's busy sessions are mostly its recent ones).
+ */
+function routerWith(
+  n: number,
+  active: number,
+  layout: 'spread' | 'newest' = 'spread',
+): { router: IceRouter; checks: Uint8Array[] } {
   const router = new IceRouter();
   for (let i = 0; i < n; i++) router.add(liteAgent(i));
-  // 4096 checks spread over all agents (stride through them so every lookup is a different agent).
+  const pick = (k: number) => (layout === 'spread' ? Math.floor((k * n) / active) : n - active + k);
   const checks: Uint8Array[] = [];
-  for (let k = 0; k < 4096; k++) checks.push(checkFor(credsFor((k * 7919) % n), k));
-  // Warm up: every agent taken by the benchmark answers its nominating check once (learns the
-  // prflx candidate, selects the pair), so what is measured is the steady state of consent
-  // checks on a selected pair, not session setup.
-  for (const c of checks) router.handleInput(c, peer, 0, server);
-  while (router.pollTransmit());
+  for (let k = 0; k < 4096; k++) checks.push(checkFor(credsFor(pick(k % active)), k));
+  for (const c of checks) {
+    router.handleInput(c, peer, 0, server);
+    while (router.pollTransmit());
+  }
   while (router.pollEvent());
   return { router, checks };
 }
@@ -126,37 +135,40 @@ group('one lite agent', () => {
   bench('answer one check (handleInput + pollTransmit)', () => {
     one.handleInput(oneChecks[i1++ & 4095]!, peer, 0, server);
     do_not_optimize(one.pollTransmit());
+    one.pollTransmit();
   });
 });
 
-const sizes = [1_000, 10_000, 100_000];
 // Every agent's key fits in the integrity-key cache, so the figures compare routing, not HMAC setup.
 setIntegrityKeyCacheSize(200_000);
-const routers = new Map(sizes.map((n) => [n, routerWith(n)]));
-for (const n of sizes) {
-  const { router, checks } = routers.get(n)!;
+const router10k = routerWith(10_000, 4096);
+{
+  const { router, checks } = router10k;
   let i = 0;
-  group(`router with ${n} agents`, () => {
-    bench(`answer one check via the router (${n} agents)`, () => {
+  group('router with 10000 agents', () => {
+    bench('answer one check via the router (10000 agents, 4096 of them active)', () => {
       router.handleInput(checks[i++ & 4095]!, peer, 0, server);
       do_not_optimize(router.pollTransmit());
+      router.pollTransmit();
     });
   });
 }
 // Cost when the key cache is smaller than the working set: every check rebuilds its HMAC key.
 {
-  const { router, checks } = routers.get(100_000)!;
+  const { router, checks } = router10k;
   let i = 0;
-  group('router with 100000 agents, integrity-key cache of 1024', () => {
+  group('router with 10000 agents, integrity-key cache of 1024', () => {
     bench('answer one check, key cache missing', () => {
       setIntegrityKeyCacheSize(1024);
       router.handleInput(checks[i++ & 4095]!, peer, 0, server);
       do_not_optimize(router.pollTransmit());
+      router.pollTransmit();
     });
   });
 }
 
 const results = await run();
+setIntegrityKeyCacheSize(200_000);
 // Summary lines: checks answered per second per scenario.
 for (const b of results.benchmarks) {
   for (const r of b.runs) {
@@ -169,6 +181,39 @@ for (const b of results.benchmarks) {
     }
   }
 }
+
+// Cost per check against the number of agents. Each router holds n agents; the checks go to
+// the same number of them (1024) at every size, so what changes is how many agents sit idle
+// beside them (their Map entries, their heap) — and, when the busy ones are spread over the
+// whole table, how much memory the busy ones are scattered across. The cases are timed in
+// interleaved rounds (scripts/bench-rounds.ts): this machine's speed drifts more between two
+// runs than the effect being measured.
+const ACTIVE = 1024;
+const scaling = (
+  [
+    [1_000, 'spread'],
+    [10_000, 'newest'],
+    [100_000, 'newest'],
+    [10_000, 'spread'],
+    [100_000, 'spread'],
+  ] as const
+).map(([n, layout]) => {
+  const { router, checks } = routerWith(n, Math.min(ACTIVE, n), layout);
+  let i = 0;
+  return {
+    name:
+      n === 1_000
+        ? '1000 agents, all busy'
+        : `${n} agents, busy ones ${layout === 'spread' ? 'spread over the table' : 'the newest'}`,
+    op: () => {
+      router.handleInput(checks[i++ & 4095]!, peer, 0, server);
+      while (router.pollTransmit() !== undefined);
+    },
+  };
+});
+console.log(`\ncost per check through the router, ${ACTIVE} busy agents (CPU time, interleaved rounds):`);
+for (const line of formatRounds(interleavedRounds(scaling, { rounds: 15, batch: 4096 }), 'check'))
+  console.log(`  ${line}`);
 
 const self = fileURLToPath(import.meta.url);
 const mem = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, self, '--memory'], {
