@@ -1,5 +1,5 @@
 /** Header checks, demultiplexing and the one-pass attribute index (RFC 8489 §5, §6.3, §14). */
-import { AttrType, HEADER_LENGTH, isKnownAttribute } from './constants.ts';
+import { HEADER_LENGTH } from './constants.ts';
 import { StunMessage } from './message.ts';
 
 /** Why a datagram is not a usable STUN message. */
@@ -67,12 +67,40 @@ export function isStun(bytes: Uint8Array): boolean {
   );
 }
 
-function fail(reason: DecodeErrorReason, offset: number, message: string): DecodeResult {
-  return { ok: false, error: { reason, offset, message } };
+/**
+ * The failure result. The message is composed here, from numbers, rather than at the call
+ * sites: TurboFan hoists a number-to-string conversion that two failure branches share to
+ * above both, so a template literal at each `return` in {@link decode} cost every successful
+ * decode a `NumberToString` call. This function only runs on failures, so it is not inlined.
+ */
+function fail(reason: DecodeErrorReason, offset: number, a: number, b: number): DecodeResult {
+  return { ok: false, error: { reason, offset, message: describe(reason, a, b) } };
 }
 
-// Where in the "what may follow" rules (RFC 8489 §14.5–§14.7) the walk is.
-const OPEN = 0;
+function describe(reason: DecodeErrorReason, a: number, b: number): string {
+  switch (reason) {
+    case 'too-short':
+      return `${a} bytes is shorter than the 20-byte header`;
+    case 'not-stun':
+      return 'the two top bits of the first byte are not zero';
+    case 'bad-length':
+      return `message length ${a} is not a multiple of 4`;
+    case 'length-mismatch':
+      return `message length ${a} + 20 does not match the ${b}-byte datagram`;
+    case 'attribute-overrun':
+      return `attribute 0x${hex(a)} of length ${b} runs past the end`;
+    case 'after-integrity':
+      return `attribute 0x${hex(a)} follows MESSAGE-INTEGRITY`;
+    case 'after-fingerprint':
+      return 'an attribute follows FINGERPRINT';
+    default: {
+      const never: never = reason;
+      return never;
+    }
+  }
+}
+
+// Where in the "what may follow" rules (RFC 8489 §14.5–§14.7) the tail loop is.
 const AFTER_MI = 1;
 const AFTER_MI256 = 2;
 const AFTER_FP = 3;
@@ -81,64 +109,89 @@ const AFTER_FP = 3;
  * Decodes a datagram into a {@link StunMessage} view without copying it. Never throws: every
  * failure is `{ ok: false, error }`. A message without the magic cookie that is otherwise
  * well-formed is an RFC 3489 ("classic") message: `ok` with `message.classic === true`.
+ *
+ * One pass in two loops. The first walks the plain attributes (bounds, count, unknown
+ * comprehension-required types) up to the first MESSAGE-INTEGRITY(-SHA256) or FINGERPRINT;
+ * the second applies the "what may follow" rules (RFC 8489 §14.5–§14.7) to the few
+ * attributes from there on. So the loop every attribute goes through is a bounds check and
+ * a bit test. Type numbers in the loops are literals, named in comments: reading them from
+ * `AttrType`, an imported object, costs a load each. The known-type masks are
+ * `isKnownAttribute` (constants.ts) as bits over types 0..31 and 32..63 (no known
+ * comprehension-required type is 64 or above); a test checks the two agree for every type.
  */
 export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult {
   const n = bytes.length;
-  if (n < HEADER_LENGTH) return fail('too-short', 0, `${n} bytes is shorter than the 20-byte header`);
-  if ((bytes[0]! & 0xc0) !== 0) return fail('not-stun', 0, 'the two top bits of the first byte are not zero');
+  if (n < 20) return fail('too-short', 0, n, 0);
+  if ((bytes[0]! & 0xc0) !== 0) return fail('not-stun', 0, 0, 0);
   const len = (bytes[2]! << 8) | bytes[3]!;
-  if ((len & 3) !== 0) return fail('bad-length', 2, `message length ${len} is not a multiple of 4`);
-  if (len + HEADER_LENGTH !== n) {
-    return fail('length-mismatch', 2, `message length ${len} + 20 does not match the ${n}-byte datagram`);
-  }
-  const reject = options !== undefined && options.afterIntegrity === 'reject';
+  if ((len & 3) !== 0) return fail('bad-length', 2, len, 0);
+  if (len + 20 !== n) return fail('length-mismatch', 2, len, n);
   let unknown: number[] | undefined;
-  let state = OPEN;
   let count = 0;
-  let ignored = 0;
-  let end = n;
+  // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
+  // inside the message also has its padding inside, and 4 header bytes always remain.
+  let off = 20;
+  for (; off < n; count++) {
+    const type = (bytes[off]! << 8) | bytes[off + 1]!;
+    const alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
+    if (off + 4 + alen > n) return fail('attribute-overrun', off, type, alen);
+    if (type < 32) {
+      // MESSAGE-INTEGRITY (0x0008) or MESSAGE-INTEGRITY-SHA256 (0x001C): on to the tail.
+      if (((0x10000100 >>> type) & 1) !== 0) break;
+      if (((0x77fc374a >>> type) & 1) === 0) unknown = addUnknown(unknown, type);
+    } else if (type < 0x8000) {
+      if (type >= 64 || ((0xf5 >>> (type - 32)) & 1) === 0) unknown = addUnknown(unknown, type);
+    } else if (type === 0x8028 /* FINGERPRINT */) break;
+    off += 4 + ((alen + 3) & ~3);
+  }
+  const end = off;
   let mi = -1;
   let mi256 = -1;
   let fp = -1;
-  // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
-  // inside the message also has its padding inside, and 4 header bytes always remain.
-  for (let off = HEADER_LENGTH; off < n; ) {
-    const type = (bytes[off]! << 8) | bytes[off + 1]!;
-    const alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
-    if (state === AFTER_FP) return fail('after-fingerprint', off, 'an attribute follows FINGERPRINT');
-    if (off + 4 + alen > n) {
-      return fail('attribute-overrun', off, `attribute 0x${hex(type)} of length ${alen} runs past the end`);
-    }
-    const next = off + 4 + ((alen + 3) & ~3);
-    if (type === AttrType.Fingerprint) {
-      if (state === OPEN) end = off;
-      fp = off;
-      state = AFTER_FP;
-    } else if (type === AttrType.MessageIntegritySha256 && state <= AFTER_MI) {
-      if (state === OPEN) end = off;
-      mi256 = off;
-      state = AFTER_MI256;
-    } else if (type === AttrType.MessageIntegrity && state === OPEN) {
-      end = off;
-      mi = off;
-      state = AFTER_MI;
-    } else if (state !== OPEN) {
-      // RFC 8489 §14.5/§14.6: ignore what may not follow the integrity attributes.
-      if (reject) return fail('after-integrity', off, `attribute 0x${hex(type)} follows MESSAGE-INTEGRITY`);
-      ignored++;
+  let ignored = 0;
+  if (off < n) {
+    // `off` is the first integrity attribute or FINGERPRINT, already bounds-checked.
+    const reject = options !== undefined && options.afterIntegrity === 'reject';
+    let state = 0;
+    for (;;) {
+      const type = (bytes[off]! << 8) | bytes[off + 1]!;
+      const next = off + 4 + ((((bytes[off + 2]! << 8) | bytes[off + 3]!) + 3) & ~3);
+      if (type === 0x8028 /* FINGERPRINT */) {
+        fp = off;
+        state = AFTER_FP;
+        count++;
+      } else if (type === 0x001c /* MESSAGE-INTEGRITY-SHA256 */ && state < AFTER_MI256) {
+        mi256 = off;
+        state = AFTER_MI256;
+        count++;
+      } else if (type === 0x0008 /* MESSAGE-INTEGRITY */ && state < AFTER_MI) {
+        mi = off;
+        state = AFTER_MI;
+        count++;
+      } else {
+        // RFC 8489 §14.5/§14.6: ignore what may not follow the integrity attributes.
+        if (reject) return fail('after-integrity', off, type, 0);
+        ignored++;
+      }
       off = next;
-      continue;
-    } else if (type < 0x8000 && !isKnownAttribute(type)) {
-      if (unknown === undefined) unknown = [type];
-      else if (unknown.length < MAX_UNKNOWN_REQUIRED && !unknown.includes(type)) unknown.push(type);
+      if (off >= n) break;
+      if (state === AFTER_FP) return fail('after-fingerprint', off, 0, 0);
+      const alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
+      if (off + 4 + alen > n)
+        return fail('attribute-overrun', off, (bytes[off]! << 8) | bytes[off + 1]!, alen);
     }
-    count++;
-    off = next;
   }
   return {
     ok: true,
     message: new StunMessage(bytes, unknown ?? NO_UNKNOWN, count, ignored, end, mi, mi256, fp),
   };
+}
+
+/** `list` with `type` added once, up to {@link MAX_UNKNOWN_REQUIRED} entries. */
+function addUnknown(list: number[] | undefined, type: number): number[] {
+  if (list === undefined) return [type];
+  if (list.length < MAX_UNKNOWN_REQUIRED && !list.includes(type)) list.push(type);
+  return list;
 }
 
 function hex(n: number): string {

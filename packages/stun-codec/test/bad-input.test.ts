@@ -3,6 +3,7 @@ import {
   AttrType,
   decode,
   IntegrityKey,
+  isKnownAttribute,
   isStun,
   MessageBuilder,
   MessageClass,
@@ -314,6 +315,23 @@ describe('unknown attributes', () => {
     );
     expect(m.unknownRequired).toEqual([0x0002, 0x7fff]);
     expect(m.get(0xc057)).toEqual(bytes(0, 1, 0, 0));
+  });
+  it('decode lists exactly the types isKnownAttribute rejects, for every attribute type', () => {
+    // decode tests known types against bit masks; they must agree with the registry list.
+    for (let t = 0; t <= 0xffff; t++) {
+      if (
+        t === AttrType.MessageIntegrity ||
+        t === AttrType.MessageIntegritySha256 ||
+        t === AttrType.Fingerprint
+      ) {
+        continue;
+      }
+      const m = ok(raw([[t, bytes()]]));
+      const want = t < 0x8000 && !isKnownAttribute(t) ? [t] : [];
+      if (m.unknownRequired.length !== want.length || m.unknownRequired[0] !== want[0]) {
+        expect.fail(`type 0x${t.toString(16)}: unknownRequired ${m.unknownRequired}, want ${want}`);
+      }
+    }
   });
 });
 
