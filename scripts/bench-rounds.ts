@@ -10,6 +10,36 @@
  * threads, so GC helper threads count), which ignores time spent descheduled.
  */
 
+/**
+ * Which busy sessions a scaling bench sends its checks to: the `newest` (a server's busy
+ * sessions are mostly its recent ones), or ones `spread` evenly over the whole table (the
+ * harder case for caches: every busy session sits among idle ones).
+ */
+export type BusyLayout = 'newest' | 'spread';
+
+/**
+ * The grid the session-scaling benches time: the smallest table (every session busy when the
+ * busy set is that large), then 10k and 100k with each layout.
+ */
+export const SCALING_GRID: readonly { n: number; layout: BusyLayout }[] = [
+  { n: 1_000, layout: 'spread' },
+  { n: 10_000, layout: 'newest' },
+  { n: 100_000, layout: 'newest' },
+  { n: 10_000, layout: 'spread' },
+  { n: 100_000, layout: 'spread' },
+];
+
+/** A case name for a grid point: `1000 agents`, `100000 agents, busy ones the newest`… */
+export function scalingName(n: number, layout: BusyLayout, noun: string): string {
+  if (n === SCALING_GRID[0]!.n) return `${n} ${noun}`;
+  return `${n} ${noun}, busy ones ${layout === 'spread' ? 'spread over the table' : 'the newest'}`;
+}
+
+/** The index of the `k`-th busy session (0 ≤ k < busy) in a table of `n`. */
+export function busyIndex(k: number, n: number, busy: number, layout: BusyLayout): number {
+  return layout === 'spread' ? Math.floor((k * n) / busy) : n - busy + k;
+}
+
 /** One case: `op` is one unit of work (one check, one datagram…). */
 export interface RoundCase {
   name: string;

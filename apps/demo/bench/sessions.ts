@@ -17,10 +17,17 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '@natkit/sans-io';
 import { IntegrityKey, MessageBuilder, MessageClass, Method, shortTermKey } from '@natkit/stun-codec';
-import { formatRounds, interleavedRounds } from '../../../scripts/bench-rounds.ts';
+import {
+  type BusyLayout,
+  busyIndex,
+  formatRounds,
+  interleavedRounds,
+  SCALING_GRID,
+  scalingName,
+} from '../../../scripts/bench-rounds.ts';
 import { NatHost } from '../src/host.ts';
 
-const SIZES = [1_000, 10_000, 100_000];
+const SIZES = [...new Set(SCALING_GRID.map((c) => c.n))];
 const BUSY = 256;
 const LOCAL: SocketAddress = { address: '198.51.100.1', port: 3478, family: 'IPv4' };
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -46,14 +53,14 @@ if (memoryOf !== undefined) {
 }
 
 /** A host with `n` lite sessions and one check for each of `BUSY` of them. */
-function hostWith(n: number, layout: 'newest' | 'spread') {
+function hostWith(n: number, layout: BusyLayout) {
   const host = new NatHost({ localAddress: LOCAL });
   const sessions = [];
   for (let i = 0; i < n; i++) sessions.push(host.createSession({ mode: 'lite' }, 0));
   const checks: { bytes: Uint8Array; from: SocketAddress }[] = [];
   const b = new MessageBuilder();
   for (let k = 0; k < BUSY; k++) {
-    const s = sessions[layout === 'spread' ? Math.floor((k * n) / BUSY) : n - BUSY + k]!;
+    const s = sessions[busyIndex(k, n, BUSY, layout)]!;
     const bytes = b
       .reset(Method.Binding, MessageClass.Request, crypto.getRandomValues(new Uint8Array(12)))
       .addUsername(`${s.local.ufrag}:peer`)
@@ -87,19 +94,8 @@ const memory = SIZES.map((n) => {
   return `${n} sessions: ${r.stdout.trim()} KiB heap per session`;
 });
 
-const cases = (
-  [
-    [1_000, 'spread'],
-    [10_000, 'newest'],
-    [100_000, 'newest'],
-    [10_000, 'spread'],
-    [100_000, 'spread'],
-  ] as const
-).map(([n, layout]) => ({
-  name:
-    n === 1_000
-      ? '1000 sessions'
-      : `${n} sessions, busy ones ${layout === 'spread' ? 'spread over the table' : 'the newest'}`,
+const cases = SCALING_GRID.map(({ n, layout }) => ({
+  name: scalingName(n, layout, 'sessions'),
   op: hostWith(n, layout),
 }));
 console.log('idle ICE-lite sessions behind one Mux:');

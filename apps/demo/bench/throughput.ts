@@ -1,6 +1,7 @@
 /**
  * Binding responses per second through the demo's one socket, against a plain node:dgram echo
- * server, with the same load generator in the same run. Each server runs in its own process;
+ * server, with the same load generator in the same run. Each server runs in its own process
+ * (all started once, loaded one at a time);
  * the generator keeps a fixed window of Binding requests in flight on several sockets
  * (closed loop: every answer sends the next request) and counts answers for a fixed time.
  * Goal: demo ≥ 0.8 × echo. Each server also answers only on loopback, so this measures per-datagram
@@ -14,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MessageBuilder, MessageClass, Method } from '@natkit/stun-codec';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const SOCKETS = 4;
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 32); // per socket
 type Kind = 'echo' | 'demo' | 'stun' | 'echo-copy-cb';
@@ -98,36 +99,30 @@ async function load(server: Server, seconds: number): Promise<{ rate: number; cp
   return { rate, cpuPerDatagram: (m1.cpu - m0.cpu) / Math.max(1, m1.datagrams - m0.datagrams) };
 }
 
-async function measure(kind: Kind): Promise<{ rate: number; cpuPerDatagram: number }> {
-  const server = await startServer(kind);
-  try {
-    return await load(server, SECONDS);
-  } finally {
-    await server.stop();
-  }
-}
-
-// Rounds alternate the order, so a neighbour's load on this shared machine hits both alike;
-// the verdict is the median of the per-round ratios.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// The four servers start once and stay up (idle between windows); the load moves from one to
+// the next in short windows, in an order that reverses every round, so two windows compared in
+// one round are seconds apart and a neighbour's burst on this shared machine hits both alike.
+// The verdict is the median of the per-round ratios.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const kinds = ['echo', 'demo', 'stun', 'echo-copy-cb'] as const;
+const started = new Map<Kind, Server>();
+for (const kind of kinds) started.set(kind, await startServer(kind));
 const results: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
 const cpu: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
 const ratios: number[] = [];
 /** Per round: echo's CPU per datagram / the demo's (paired, so a busy neighbour hits both). */
 const cpuRatios: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const order =
-    round % 2 === 0
-      ? (['echo', 'demo', 'stun', 'echo-copy-cb'] as const)
-      : (['echo-copy-cb', 'stun', 'demo', 'echo'] as const);
+  const order = round % 2 === 0 ? kinds : ([...kinds].reverse() as readonly Kind[]);
   for (const kind of order) {
-    const r = await measure(kind);
+    const r = await load(started.get(kind)!, SECONDS);
     results[kind].push(r.rate);
     cpu[kind].push(r.cpuPerDatagram);
   }
   ratios.push(results.demo[round]! / results.echo[round]!);
   cpuRatios.push(cpu.echo[round]! / cpu.demo[round]!);
 }
+for (const server of started.values()) await server.stop();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (n: number): string => `${Math.round(n).toLocaleString('en-US')}/s`;
 console.log(

@@ -14,7 +14,14 @@ import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '@natkit/sans-io';
 import { MessageBuilder, MessageClass, Method, shortTermKey } from '@natkit/stun-codec';
 import { bench, do_not_optimize, group, run } from 'mitata';
-import { formatRounds, interleavedRounds } from '../../../scripts/bench-rounds.ts';
+import {
+  type BusyLayout,
+  busyIndex,
+  formatRounds,
+  interleavedRounds,
+  SCALING_GRID,
+  scalingName,
+} from '../../../scripts/bench-rounds.ts';
 import { IceAgent, IceRouter, setIntegrityKeyCacheSize } from '../src/index.ts';
 
 const server: SocketAddress = { address: '192.0.2.1', port: 3478, family: 'IPv4' };
@@ -54,13 +61,12 @@ function liteAgent(i: number): IceAgent {
 function routerWith(
   n: number,
   active: number,
-  layout: 'spread' | 'newest' = 'spread',
+  layout: BusyLayout = 'spread',
 ): { router: IceRouter; checks: Uint8Array[] } {
   const router = new IceRouter();
   for (let i = 0; i < n; i++) router.add(liteAgent(i));
-  const pick = (k: number) => (layout === 'spread' ? Math.floor((k * n) / active) : n - active + k);
   const checks: Uint8Array[] = [];
-  for (let k = 0; k < 4096; k++) checks.push(checkFor(credsFor(pick(k % active)), k));
+  for (let k = 0; k < 4096; k++) checks.push(checkFor(credsFor(busyIndex(k % active, n, active, layout)), k));
   for (const c of checks) {
     router.handleInput(c, peer, 0, server);
     while (router.pollTransmit());
@@ -189,22 +195,11 @@ for (const b of results.benchmarks) {
 // interleaved rounds (scripts/bench-rounds.ts): this machine's speed drifts more between two
 // runs than the effect being measured.
 const ACTIVE = 1024;
-const scaling = (
-  [
-    [1_000, 'spread'],
-    [10_000, 'newest'],
-    [100_000, 'newest'],
-    [10_000, 'spread'],
-    [100_000, 'spread'],
-  ] as const
-).map(([n, layout]) => {
+const scaling = SCALING_GRID.map(({ n, layout }) => {
   const { router, checks } = routerWith(n, Math.min(ACTIVE, n), layout);
   let i = 0;
   return {
-    name:
-      n === 1_000
-        ? '1000 agents, all busy'
-        : `${n} agents, busy ones ${layout === 'spread' ? 'spread over the table' : 'the newest'}`,
+    name: scalingName(n, layout, 'agents'),
     op: () => {
       router.handleInput(checks[i++ & 4095]!, peer, 0, server);
       while (router.pollTransmit() !== undefined);
