@@ -7,15 +7,23 @@
  * Prints mitata's table, then ops/s and natkit's speed-up over each competitor.
  *
  * The CPU-time column is measured for each codec in its own child process that loads only
- * that codec (`bench/codec.bench.ts --cpu <name>`). Loading the CommonJS competitors through
- * tsx's require hook detaches an ArrayBuffer in the main isolate, which invalidates V8's
- * "ArrayBufferDetaching" protector for the rest of the process: from then on every optimised
- * typed-array and DataView access carries a detached-buffer check, and @noble/hashes' SHA-1
- * (all typed-array work) runs ~20% slower. That is an artefact of this harness, not of any
- * codec, so no codec is timed in a process another one has altered. (An application that
- * itself detaches buffers — `postMessage`/`structuredClone` with a transfer list — pays the
- * same tax; the README gives that figure too.) mitata's wall-time table still runs all three
- * in this process.
+ * that codec (`bench/codec.bench.ts --cpu <name>`), so no codec is timed on a JIT and heap
+ * another one has left behind. (An earlier version of this note blamed a ~20% SHA-1 slowdown
+ * on the competitors detaching an ArrayBuffer, which invalidates V8's "ArrayBufferDetaching"
+ * protector. tsx's own loader invalidates it in every process it runs, children included —
+ * `node --trace-protector-invalidation --import tsx` shows it — so every codec is timed under
+ * that same condition; with @noble/hashes 2.4 on Node 20 it made no measurable difference to
+ * SHA-1: three compressions took 1,052 ns at best with tsx and 1,060 ns without.)
+ *
+ * How the CPU time is sampled, and why: the machine this runs on is a VM on a shared host, and
+ * the same loop costs 1.05 µs or 1.7 µs per call in alternating stretches of ~100 ms even when
+ * the VM is otherwise idle. Each child therefore sizes one round per case (≥ 2 ms of CPU, after
+ * ≥ 50 ms of warm-up so it sizes optimised code), then runs ROUNDS rounds with the cases taking
+ * turns and keeps each case's best; the parent runs the three children twice, alternating, and
+ * keeps the better figure. Rounds spread over the whole run, rather than 200 back to back per
+ * case as before, give every case the same chances at a quiet stretch, which is what makes the
+ * natkit-vs-stun ratios repeatable. mitata's wall-time table still runs all three codecs in
+ * this process.
  *
  * Run: pnpm --filter @natkit/stun-codec bench
  */
@@ -194,49 +202,64 @@ const cases: Record<string, Record<string, () => unknown>> = {
   },
 };
 
-/**
- * CPU time per op (user + system, best of 200 rounds of ≥ 2 ms). On a shared machine wall-clock means
- * include time spent descheduled; CPU time does not, so it is the steadier figure.
- */
-function cpuNs(fn: () => unknown): number {
-  let calls = 1;
-  for (;;) {
-    const t0 = process.cpuUsage();
-    for (let i = 0; i < calls; i++) do_not_optimize(fn());
-    const d = process.cpuUsage(t0);
-    if (d.user + d.system > 2_000) break; // ≥ 2 ms per round
-    calls *= 2;
-  }
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < 200; r++) {
-    const t0 = process.cpuUsage();
-    for (let i = 0; i < calls; i++) do_not_optimize(fn());
-    const d = process.cpuUsage(t0);
-    best = Math.min(best, ((d.user + d.system) * 1000) / calls);
-  }
-  return best;
+/** CPU time (user + system) of `calls` calls of `fn`, in ns per call. */
+function roundNs(fn: () => unknown, calls: number): number {
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < calls; i++) do_not_optimize(fn());
+  const d = process.cpuUsage(t0);
+  return ((d.user + d.system) * 1000) / calls;
 }
 
+/**
+ * How many calls of `fn` make a round of ≥ 2 ms of CPU. The function first runs for ≥ 50 ms so
+ * that it is optimised before the round is sized: sized on a cold function, the round could stop
+ * at one call when the first call (compiling, collecting type feedback) took 2 ms, and its best
+ * round would then time a single call.
+ */
+function roundSize(fn: () => unknown): number {
+  const w0 = process.cpuUsage();
+  for (let d = process.cpuUsage(w0); d.user + d.system < 50_000; d = process.cpuUsage(w0)) {
+    for (let i = 0; i < 1000; i++) do_not_optimize(fn());
+  }
+  let calls = 1;
+  while (roundNs(fn, calls) * calls < 2_000_000) calls *= 2;
+  return calls;
+}
+
+/** Rounds per case in each CPU-time child; the parent runs two children per codec. */
+const ROUNDS = 100;
+
 if (cpuOnly !== undefined) {
-  const out: Record<string, number> = {};
-  for (const [title, impls] of Object.entries(cases)) out[`${title} :: ${cpuOnly}`] = cpuNs(impls[cpuOnly]!);
-  console.log(JSON.stringify(out));
+  // Best of ROUNDS rounds per case, the cases taking turns round by round (see the module doc).
+  const fns = Object.entries(cases).map(
+    ([title, impls]) => [`${title} :: ${cpuOnly}`, impls[cpuOnly]!] as const,
+  );
+  const sizes = fns.map(([, fn]) => roundSize(fn));
+  const best = fns.map(() => Number.POSITIVE_INFINITY);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < fns.length; k++) best[k] = Math.min(best[k]!, roundNs(fns[k]![1], sizes[k]!));
+  }
+  console.log(JSON.stringify(Object.fromEntries(fns.map(([name], k) => [name, best[k]]))));
   process.exit(0);
 }
 
-// CPU time first, each codec in a fresh process (see the module doc).
+// CPU time first, each codec in a fresh process (see the module doc), twice, alternating.
 const cpu = new Map<string, number>();
-for (const n of names) {
-  const child = spawnSync(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--cpu', n],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  if (child.status !== 0) throw new Error(`CPU-time child for ${n} failed`);
-  for (const [k, v] of Object.entries(JSON.parse(child.stdout) as Record<string, number>)) cpu.set(k, v);
+for (let pass = 0; pass < 2; pass++) {
+  for (const n of names) {
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--cpu', n],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    if (child.status !== 0) throw new Error(`CPU-time child for ${n} failed`);
+    for (const [k, v] of Object.entries(JSON.parse(child.stdout) as Record<string, number>)) {
+      cpu.set(k, Math.min(v, cpu.get(k) ?? Number.POSITIVE_INFINITY));
+    }
+  }
 }
 
 for (const [title, impls] of Object.entries(cases)) {

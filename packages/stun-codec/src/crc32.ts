@@ -3,7 +3,12 @@
  * init and final XOR 0xFFFFFFFF), i.e. what zlib's `crc32` computes (RFC 8489 §14.7).
  *
  * Slicing-by-4: four 256-entry tables let the loop consume a 32-bit word per step, which is
- * about 3× faster than the byte-at-a-time loop on STUN-sized messages.
+ * about 3× faster than the byte-at-a-time loop on STUN-sized messages. Slicing-by-8 and -16
+ * were measured too (Node 20, 100-byte message) and were 20–30% slower, as was one 4 KB
+ * table indexed `0x300 | byte` instead of four: the loop is bound by instruction count
+ * (each byte and table read is a bounds-checked load), not by the CRC's dependency chain,
+ * and wider slices only add register pressure. A DataView to read words costs more to
+ * create than it saves.
  */
 
 const T0 = new Int32Array(256);

@@ -11,7 +11,9 @@
  *   scratch buffer and compresses block by block. That skips noble's streaming layer
  *   (buffering, DataView and array allocations per digest), which on STUN-sized messages
  *   costs as much as the compressions themselves. It relies on noble's `process`/`get`/
- *   `set` members, so it is self-tested against noble's own `hmac` before first use.
+ *   `set` members and state fields, so it is self-tested against noble's own `hmac` before
+ *   first use. A key costs a 16-number array of keyed state; the compressor and buffers
+ *   are shared by all keys of a hash function.
  * - {@link StreamHmac} uses only noble's public streaming API; the fallback if the
  *   self-test ever fails (a future noble changing its internals).
  */
@@ -37,12 +39,25 @@ interface Streaming {
   _cloneInto(to?: Streaming): Streaming;
 }
 
-/** Noble's compression-level members of its Merkle–Damgård hashes (SHA-1, SHA-2). */
+/**
+ * Noble's compression-level members of its Merkle–Damgård hashes (SHA-1, SHA-2): `process`
+ * compresses one block from a DataView into the state, which lives in the fields `A`..`E`
+ * (SHA-1) or `A`..`H` (SHA-256). Reading the fields directly skips `get()`, which allocates
+ * an array per call.
+ */
 interface Compressor {
   process(view: DataView, offset: number): void;
   get(): number[];
   set(...words: number[]): void;
   roundClean(): void;
+  A: number;
+  B: number;
+  C: number;
+  D: number;
+  E: number;
+  F: number;
+  G: number;
+  H: number;
 }
 
 function keyBlock(hash: HashFn, key: Uint8Array, xor: number): Uint8Array {
@@ -87,78 +102,151 @@ export class StreamHmac implements StunMac {
   }
 }
 
-/** HMAC that feeds pre-padded blocks to noble's compression function (see the module doc). */
-export class BlockHmac implements StunMac {
-  readonly #c: Compressor;
-  // The keyed states, zero-padded to eight words so one `set` call with explicit arguments
-  // serves SHA-1 (five words; it ignores the rest) and SHA-256 without a spread call
-  // (`set(...state)` iterates the array on every MAC).
-  readonly #innerState = new Int32Array(8);
-  readonly #outerState = new Int32Array(8);
-  readonly #words: number;
+/**
+ * What every {@link BlockHmac} of one hash function shares: noble's compressor, the IV, the
+ * scratch buffer the padded message is laid out in, and the outer hash's single block.
+ * JavaScript runs one `mac` to completion before the next starts, so one set per hash
+ * function is as safe as one per key, and thousands of keys (ICE checks against many peers)
+ * do not each drag their own buffers and compressor through the cache.
+ */
+class BlockHasher {
+  readonly c: Compressor;
+  /** State words: 5 for SHA-1, 8 for SHA-256. */
+  readonly words: number;
+  readonly iv: Int32Array;
   // The outer hash's only block: inner digest, 0x80, zeros, bit length (64 + outputLen) * 8.
-  readonly #outerBlock = new Uint8Array(64);
-  readonly #outerView = new DataView(this.#outerBlock.buffer);
-  #scratch = new Uint8Array(256);
-  #scratchView = new DataView(this.#scratch.buffer);
+  readonly outer = new Uint8Array(64);
+  readonly outerView = new DataView(this.outer.buffer);
+  scratch = new Uint8Array(256);
+  scratchView = new DataView(this.scratch.buffer);
+
+  constructor(hash: HashFn) {
+    this.c = hash.create() as Compressor;
+    this.words = hash.outputLen >>> 2;
+    this.iv = Int32Array.from(this.c.get());
+    this.outer[hash.outputLen] = 0x80;
+    this.outerView.setUint32(60, (64 + hash.outputLen) * 8);
+  }
+
+  grow(size: number): void {
+    this.scratch = new Uint8Array(size);
+    this.scratchView = new DataView(this.scratch.buffer);
+  }
+
+  /** Writes the state after compressing `key ⊕ pad` from the IV into `state[at..at+8)`. */
+  keyedState(hash: HashFn, key: Uint8Array, pad: number, state: number[], at: number): void {
+    // The scratch is free between MACs; the key block goes in its first 64 bytes.
+    const block = this.scratch;
+    block.fill(0, 0, 64);
+    block.set(key.length > hash.blockLen ? hash(key) : key);
+    for (let i = 0; i < 64; i++) block[i] = block[i]! ^ pad;
+    const c = this.c;
+    const iv = this.iv;
+    c.set(iv[0]!, iv[1]!, iv[2]!, iv[3]!, iv[4]!, iv[5] ?? 0, iv[6] ?? 0, iv[7] ?? 0);
+    c.process(this.scratchView, 0);
+    block.fill(0, 0, 64);
+    const w = c.get();
+    for (let i = 0; i < w.length; i++) state[at + i] = w[i]! | 0;
+    c.roundClean();
+  }
+}
+
+const hashers = new Map<HashFn, BlockHasher>();
+
+function blockHasher(hash: HashFn): BlockHasher {
+  let h = hashers.get(hash);
+  if (h === undefined) {
+    h = new BlockHasher(hash);
+    hashers.set(hash, h);
+  }
+  return h;
+}
+
+/**
+ * HMAC that feeds pre-padded blocks to noble's compression function (see the module doc).
+ * Per key it holds only the two keyed states, in one 16-element array of int32 numbers: the
+ * inner state in 0..7, the outer in 8..15 (SHA-1 uses five of each). Everything else is
+ * shared per hash function ({@link BlockHasher}). A plain array rather than an
+ * `Int32Array(16)`: V8 stores it as one small fixed array of unboxed small integers, ~90
+ * bytes less per key than a typed array with its buffer object, and reads it as fast.
+ */
+export class BlockHmac implements StunMac {
+  readonly #h: BlockHasher;
+  readonly #state: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
   constructor(hash: HashFn, key: Uint8Array) {
-    const inner = hash.create() as Streaming & Compressor;
-    inner.update(keyBlock(hash, key, 0x36));
-    this.#innerState.set(inner.get());
-    const outer = hash.create() as Streaming & Compressor;
-    outer.update(keyBlock(hash, key, 0x5c));
-    this.#outerState.set(outer.get());
-    this.#c = hash.create() as Compressor;
-    this.#words = hash.outputLen >>> 2;
-    this.#outerBlock[hash.outputLen] = 0x80;
-    this.#outerView.setUint32(60, (64 + hash.outputLen) * 8);
+    if (hash.blockLen !== 64 || hash.outputLen > 32) throw new Error('BlockHmac needs a 64-byte block hash');
+    const h = blockHasher(hash);
+    this.#h = h;
+    h.keyedState(hash, key, 0x36, this.#state, 0);
+    h.keyedState(hash, key, 0x5c, this.#state, 8);
   }
 
   mac(bytes: Uint8Array, end: number, lengthField: number, out: Uint8Array): void {
+    const h = this.#h;
     // Inner: ipad state, then bytes[0..end) with the patched Length, 0x80, zeros and the
     // 64-bit bit length of everything hashed (the ipad block included).
-    const blocks = (end + 9 + 63) >>> 6;
-    const size = blocks << 6;
+    const size = ((end + 9 + 63) >>> 6) << 6;
     // When little follows `end` (a received datagram: just MI and FINGERPRINT), copy the
     // whole thing: a plain set() is cheaper than allocating a subarray of the prefix. Bytes
     // past `end` are overwritten by the padding or unused.
     const whole = bytes.length - end <= 64;
     const need = whole ? Math.max(size, bytes.length) : size;
-    if (this.#scratch.length < need) {
-      this.#scratch = new Uint8Array(need);
-      this.#scratchView = new DataView(this.#scratch.buffer);
-    }
-    const s = this.#scratch;
-    const v = this.#scratchView;
+    if (h.scratch.length < need) h.grow(need);
+    const s = h.scratch;
+    const v = h.scratchView;
     s.set(whole ? bytes : bytes.subarray(0, end));
     s[2] = lengthField >>> 8;
     s[3] = lengthField & 0xff;
+    // Padding: 0x80, zeros up to the last four bytes (bytes, then words: cheaper than a
+    // fill() call at these sizes), then the bit length (its high word is among the zeros).
     s[end] = 0x80;
-    s.fill(0, end + 1, size - 4);
+    let i = end + 1;
+    for (; (i & 3) !== 0; i++) s[i] = 0;
+    for (; i < size - 4; i += 4) v.setInt32(i, 0);
     v.setUint32(size - 4, (64 + end) * 8);
-    const c = this.#c;
-    const is = this.#innerState;
-    c.set(is[0]!, is[1]!, is[2]!, is[3]!, is[4]!, is[5]!, is[6]!, is[7]!);
+    const c = h.c;
+    const st = this.#state;
+    c.set(st[0]!, st[1]!, st[2]!, st[3]!, st[4]!, st[5]!, st[6]!, st[7]!);
     for (let o = 0; o < size; o += 64) c.process(v, o);
-    const d = c.get();
-    const ov = this.#outerView;
-    const words = this.#words;
-    for (let i = 0; i < words; i++) ov.setUint32(4 * i, d[i]!);
-    const os = this.#outerState;
-    c.set(os[0]!, os[1]!, os[2]!, os[3]!, os[4]!, os[5]!, os[6]!, os[7]!);
-    c.process(ov, 0);
-    const r = c.get();
-    for (let i = 0; i < words; i++) {
-      const w = r[i]!;
-      out[4 * i] = w >>> 24;
-      out[4 * i + 1] = (w >>> 16) & 0xff;
-      out[4 * i + 2] = (w >>> 8) & 0xff;
-      out[4 * i + 3] = w & 0xff;
+    // Outer: opad state, then the inner digest in the shared, pre-padded outer block.
+    const ov = h.outerView;
+    ov.setInt32(0, c.A);
+    ov.setInt32(4, c.B);
+    ov.setInt32(8, c.C);
+    ov.setInt32(12, c.D);
+    ov.setInt32(16, c.E);
+    const wide = h.words === 8;
+    if (wide) {
+      ov.setInt32(20, c.F);
+      ov.setInt32(24, c.G);
+      ov.setInt32(28, c.H);
     }
-    // Keep noble's hygiene: its shared message schedule must not retain key-derived words.
-    c.roundClean();
+    c.set(st[8]!, st[9]!, st[10]!, st[11]!, st[12]!, st[13]!, st[14]!, st[15]!);
+    c.process(ov, 0);
+    putWord(out, 0, c.A);
+    putWord(out, 4, c.B);
+    putWord(out, 8, c.C);
+    putWord(out, 12, c.D);
+    putWord(out, 16, c.E);
+    if (wide) {
+      putWord(out, 20, c.F);
+      putWord(out, 24, c.G);
+      putWord(out, 28, c.H);
+    }
+    // No roundClean() here (it cost ~30 ns, a sixth of what a MAC costs besides the
+    // compressions): noble's shared message schedule now holds the expansion of the outer
+    // block, i.e. the inner digest, which the shared outer block holds too. Neither is
+    // key material; the keyed states, which are, live in this object for the key's lifetime.
+    // keyedState() does clean up after compressing the key blocks themselves.
   }
+}
+
+function putWord(out: Uint8Array, at: number, w: number): void {
+  out[at] = w >>> 24;
+  out[at + 1] = (w >>> 16) & 0xff;
+  out[at + 2] = (w >>> 8) & 0xff;
+  out[at + 3] = w & 0xff;
 }
 
 const selfTested = new Map<HashFn, boolean>();
