@@ -1,5 +1,5 @@
 /** Header checks, demultiplexing and the one-pass attribute index (RFC 8489 §5, §6.3, §14). */
-import { HEADER_LENGTH } from './constants.ts';
+import { HEADER_LENGTH, isKnownAttribute } from './constants.ts';
 import { StunMessage } from './message.ts';
 
 /** Why a datagram is not a usable STUN message. */
@@ -126,8 +126,11 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   const len = (bytes[2]! << 8) | bytes[3]!;
   if ((len & 3) !== 0) return fail('bad-length', 2, len, 0);
   if (len + 20 !== n) return fail('length-mismatch', 2, len, n);
-  let unknown: number[] | undefined;
   let count = 0;
+  // Offset of the first unknown comprehension-required attribute. The list itself is built
+  // by a second pass from there, only when there is one: a call inside this loop (to grow a
+  // list) would make TurboFan reload the byte array's length and base on every iteration.
+  let firstUnknown = -1;
   // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
   // inside the message also has its padding inside, and 4 header bytes always remain.
   let off = 20;
@@ -138,11 +141,13 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
     if (type < 32) {
       // MESSAGE-INTEGRITY (0x0008) or MESSAGE-INTEGRITY-SHA256 (0x001C): on to the tail.
       if (((0x10000100 >>> type) & 1) !== 0) break;
-      if (((0x77fc374a >>> type) & 1) === 0) unknown = addUnknown(unknown, type);
+      if (((0x77fc374a >>> type) & 1) === 0 && firstUnknown < 0) firstUnknown = off;
     } else if (type < 0x8000) {
-      if (type >= 64 || ((0xf5 >>> (type - 32)) & 1) === 0) unknown = addUnknown(unknown, type);
+      if ((type >= 64 || ((0xf5 >>> (type - 32)) & 1) === 0) && firstUnknown < 0) firstUnknown = off;
     } else if (type === 0x8028 /* FINGERPRINT */) break;
-    off += 4 + ((alen + 3) & ~3);
+    // off + 4 + ((alen + 3) & ~3), with one operation fewer on the chain each step waits on
+    // (off is a multiple of 4).
+    off = (off + alen + 7) & ~3;
   }
   const end = off;
   let mi = -1;
@@ -183,14 +188,32 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   }
   return {
     ok: true,
-    message: new StunMessage(bytes, unknown ?? NO_UNKNOWN, count, ignored, end, mi, mi256, fp),
+    message: new StunMessage(
+      bytes,
+      firstUnknown < 0 ? NO_UNKNOWN : unknownRequired(bytes, firstUnknown, end),
+      count,
+      ignored,
+      end,
+      mi,
+      mi256,
+      fp,
+    ),
   };
 }
 
-/** `list` with `type` added once, up to {@link MAX_UNKNOWN_REQUIRED} entries. */
-function addUnknown(list: number[] | undefined, type: number): number[] {
-  if (list === undefined) return [type];
-  if (list.length < MAX_UNKNOWN_REQUIRED && !list.includes(type)) list.push(type);
+/**
+ * The distinct unknown comprehension-required types among the (already validated) attributes
+ * in `bytes[from..end)`, at most {@link MAX_UNKNOWN_REQUIRED} of them, in wire order.
+ */
+function unknownRequired(bytes: Uint8Array, from: number, end: number): number[] {
+  const list: number[] = [];
+  for (let off = from; off < end; off += 4 + ((((bytes[off + 2]! << 8) | bytes[off + 3]!) + 3) & ~3)) {
+    const type = (bytes[off]! << 8) | bytes[off + 1]!;
+    if (type < 0x8000 && !isKnownAttribute(type) && !list.includes(type)) {
+      list.push(type);
+      if (list.length === MAX_UNKNOWN_REQUIRED) break;
+    }
+  }
   return list;
 }
 

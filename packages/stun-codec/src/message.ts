@@ -127,7 +127,7 @@ export class StunMessage {
     if (type === 0x8028 /* FINGERPRINT */) return this.#fp;
     const b = this.bytes;
     const end = this.#end;
-    for (let o = 20; o < end; o += 4 + ((((b[o + 2]! << 8) | b[o + 3]!) + 3) & ~3)) {
+    for (let o = 20; o < end; o = (o + ((b[o + 2]! << 8) | b[o + 3]!) + 7) & ~3) {
       if (((b[o]! << 8) | b[o + 1]!) === type) return o;
     }
     return -1;
@@ -159,7 +159,7 @@ export class StunMessage {
     for (let o = 20; o < end; ) {
       const len = (b[o + 2]! << 8) | b[o + 3]!;
       yield { type: (b[o]! << 8) | b[o + 1]!, value: b.subarray(o + 4, o + 4 + len), offset: o };
-      o += 4 + ((len + 3) & ~3);
+      o = (o + len + 7) & ~3;
     }
     // The integrity attributes and FINGERPRINT can only appear in this order.
     for (const o of [this.#mi, this.#mi256, this.#fp]) {
@@ -176,7 +176,7 @@ export class StunMessage {
     for (let o = 20; o < end; ) {
       const len = (b[o + 2]! << 8) | b[o + 3]!;
       fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
-      o += 4 + ((len + 3) & ~3);
+      o = (o + len + 7) & ~3;
     }
     const mi = this.#mi;
     if (mi >= 0) fn(0x0008 /* MESSAGE-INTEGRITY */, mi + 4, (b[mi + 2]! << 8) | b[mi + 3]!);
