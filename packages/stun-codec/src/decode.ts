@@ -131,6 +131,10 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   // by a second pass from there, only when there is one: a call inside this loop (to grow a
   // list) would make TurboFan reload the byte array's length and base on every iteration.
   let firstUnknown = -1;
+  // Bit k: a plain attribute starts at 20 + 4k (see StunMessage). Computed off the chain of
+  // dependent length reads this loop is bound by, so it costs next to nothing here, and it
+  // lets walks and lookups visit the attributes without re-reading that chain.
+  let starts = 0;
   // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
   // inside the message also has its padding inside, and 4 header bytes always remain.
   let off = 20;
@@ -145,6 +149,8 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
     } else if (type < 0x8000) {
       if ((type >= 64 || ((0xf5 >>> (type - 32)) & 1) === 0) && firstUnknown < 0) firstUnknown = off;
     } else if (type === 0x8028 /* FINGERPRINT */) break;
+    // Thirty bits, for starts below 140; a later start makes it -1 for good (-1 | x is -1).
+    starts |= off < 140 ? 1 << ((off - 20) >>> 2) : -1;
     // off + 4 + ((alen + 3) & ~3), with one operation fewer on the chain each step waits on
     // (off is a multiple of 4).
     off = (off + alen + 7) & ~3;
@@ -193,7 +199,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
       firstUnknown < 0 ? NO_UNKNOWN : unknownRequired(bytes, firstUnknown, end),
       count,
       ignored,
-      end,
+      starts >= 0 ? starts : ~end,
       mi,
       mi256,
       fp,

@@ -62,8 +62,11 @@ export class StunMessage {
   readonly attributeCount: number;
   /** How many attributes were skipped because they followed MESSAGE-INTEGRITY(-SHA256). */
   readonly ignoredAfterIntegrity: number;
-  // End of the plain attributes: offset of the first MI / MI-SHA256 / FINGERPRINT, else length.
-  readonly #end: number;
+  // Where the plain attributes (those before the first MI / MI-SHA256 / FINGERPRINT) start.
+  // When they all start below offset 140: a bit set, bit k for an attribute at 20 + 4k (at
+  // most 30 bits, a small integer on every V8). Otherwise ~end, with end the offset of
+  // the first MI / MI-SHA256 / FINGERPRINT or the message length: walk the TLV chain to it.
+  readonly #starts: number;
   // Offsets (type field) of MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, FINGERPRINT, or -1.
   readonly #mi: number;
   readonly #mi256: number;
@@ -76,7 +79,7 @@ export class StunMessage {
     unknownRequired: readonly number[],
     attributeCount: number,
     ignoredAfterIntegrity: number,
-    end: number,
+    starts: number,
     mi: number,
     mi256: number,
     fp: number,
@@ -85,7 +88,7 @@ export class StunMessage {
     this.unknownRequired = unknownRequired;
     this.attributeCount = attributeCount;
     this.ignoredAfterIntegrity = ignoredAfterIntegrity;
-    this.#end = end;
+    this.#starts = starts;
     this.#mi = mi;
     this.#mi256 = mi256;
     this.#fp = fp;
@@ -120,13 +123,30 @@ export class StunMessage {
     return this.#transactionId;
   }
 
+  // Offset just past the plain attributes.
+  #plainEnd(): number {
+    const bits = this.#starts;
+    if (bits < 0) return ~bits;
+    if (bits === 0) return 20;
+    const o = 20 + ((31 - Math.clz32(bits)) << 2);
+    return (o + ((this.bytes[o + 2]! << 8) | this.bytes[o + 3]!) + 7) & ~3;
+  }
+
   /** Offset of the first indexed attribute of `type` (its type field), or -1. */
   offsetOf(type: number): number {
     if (type === 0x0008 /* MESSAGE-INTEGRITY */) return this.#mi;
     if (type === 0x001c /* MESSAGE-INTEGRITY-SHA256 */) return this.#mi256;
     if (type === 0x8028 /* FINGERPRINT */) return this.#fp;
     const b = this.bytes;
-    const end = this.#end;
+    let bits = this.#starts;
+    if (bits >= 0) {
+      for (; bits !== 0; bits &= bits - 1) {
+        const o = 20 + ((31 - Math.clz32(bits & -bits)) << 2);
+        if (((b[o]! << 8) | b[o + 1]!) === type) return o;
+      }
+      return -1;
+    }
+    const end = ~bits;
     for (let o = 20; o < end; o = (o + ((b[o + 2]! << 8) | b[o + 3]!) + 7) & ~3) {
       if (((b[o]! << 8) | b[o + 1]!) === type) return o;
     }
@@ -155,7 +175,7 @@ export class StunMessage {
   /** Every indexed attribute in wire order. */
   *attributes(): Generator<RawAttribute, void, undefined> {
     const b = this.bytes;
-    const end = this.#end;
+    const end = this.#plainEnd();
     for (let o = 20; o < end; ) {
       const len = (b[o + 2]! << 8) | b[o + 3]!;
       yield { type: (b[o]! << 8) | b[o + 1]!, value: b.subarray(o + 4, o + 4 + len), offset: o };
@@ -172,11 +192,19 @@ export class StunMessage {
   /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
   forEachAttribute(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
     const b = this.bytes;
-    const end = this.#end;
-    for (let o = 20; o < end; ) {
-      const len = (b[o + 2]! << 8) | b[o + 3]!;
-      fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
-      o = (o + len + 7) & ~3;
+    let bits = this.#starts;
+    if (bits >= 0) {
+      for (; bits !== 0; bits &= bits - 1) {
+        const o = 20 + ((31 - Math.clz32(bits & -bits)) << 2);
+        fn((b[o]! << 8) | b[o + 1]!, o + 4, (b[o + 2]! << 8) | b[o + 3]!);
+      }
+    } else {
+      const end = ~bits;
+      for (let o = 20; o < end; ) {
+        const len = (b[o + 2]! << 8) | b[o + 3]!;
+        fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
+        o = (o + len + 7) & ~3;
+      }
     }
     const mi = this.#mi;
     if (mi >= 0) fn(0x0008 /* MESSAGE-INTEGRITY */, mi + 4, (b[mi + 2]! << 8) | b[mi + 3]!);

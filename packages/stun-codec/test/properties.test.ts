@@ -408,6 +408,49 @@ describe('properties', () => {
     );
   });
 
+  it('walks and lookups find every plain attribute where a plain TLV walk does, short or long', () => {
+    // Messages up to ~460 bytes: the index is a bit set while every plain attribute starts
+    // below offset 140, and the TLV chain after that; both must agree with this reference.
+    const integrity = new Set([0x0008, 0x001c, 0x8028]);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            type: fc.oneof(fc.constantFrom(0x0006, 0x0024, 0x8022, 0x8029, 0x4000), fc.nat(0xffff)),
+            value: fc.uint8Array({ maxLength: 40, size: 'max' }),
+          }),
+          { maxLength: 14, size: 'max' },
+        ),
+        (attrs) => {
+          const b = new MessageBuilder().reset(1, 0, SAMPLE_REQUEST.subarray(8, 20));
+          for (const a of attrs) b.addRaw(a.type, a.value);
+          const r = decode(b.view());
+          if (!r.ok) return;
+          const want: [number, number, number][] = [];
+          const bytes = r.message.bytes;
+          for (let o = 20; o < bytes.length; ) {
+            const type = (bytes[o]! << 8) | bytes[o + 1]!;
+            const len = (bytes[o + 2]! << 8) | bytes[o + 3]!;
+            if (integrity.has(type)) break;
+            want.push([type, o + 4, len]);
+            o += 4 + ((len + 3) & ~3);
+          }
+          const got: [number, number, number][] = [];
+          r.message.forEachAttribute((type, offset, len) => got.push([type, offset, len]));
+          expect(got.slice(0, want.length)).toEqual(want);
+          expect([...r.message.attributes()].slice(0, want.length).map((a) => a.offset + 4)).toEqual(
+            want.map((w) => w[1]),
+          );
+          for (const [type] of want) {
+            expect(r.message.offsetOf(type)).toBe(want.find((w) => w[0] === type)![1] - 4);
+          }
+          if (!want.some((w) => w[0] === 0x7ffe)) expect(r.message.offsetOf(0x7ffe)).toBe(-1);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('corrupting bytes of real messages never throws', () => {
     fc.assert(
       fc.property(

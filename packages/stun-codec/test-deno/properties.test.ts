@@ -1,0 +1,93 @@
+/**
+ * Property tests under Deno, whose V8 may be built with pointer compression (31-bit small
+ * integers): the 16-number keyed-state arrays and the attribute-start bit set must work there
+ * too. HMAC against noble's own `hmac`, CRC-32 against a bitwise reference, and walks and
+ * lookups against a plain TLV walk.
+ */
+import assert from 'node:assert/strict';
+import { crc32, decode, IntegrityKey, MessageBuilder } from '@natkit/stun-codec';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha1 } from '@noble/hashes/legacy.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import fc from 'fast-check';
+
+function crcReference(bytes: Uint8Array): number {
+  let c = -1;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ -1) >>> 0;
+}
+
+Deno.test('IntegrityKey.mac is HMAC-SHA1/SHA256 over the prefix with the patched Length', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 100 }),
+      fc.uint8Array({ minLength: 4, maxLength: 300 }),
+      fc.nat(0xffff),
+      (keyBytes, bytes, lengthField) => {
+        const end = Math.max(4, bytes.length - (lengthField % 8));
+        const msg = bytes.slice(0, end);
+        msg[2] = lengthField >>> 8;
+        msg[3] = lengthField & 0xff;
+        const key = new IntegrityKey(keyBytes);
+        for (const [alg, hash] of [
+          ['sha1', sha1],
+          ['sha256', sha256],
+        ] as const) {
+          const out = new Uint8Array(32);
+          key.mac(alg, bytes, end, lengthField, out);
+          assert.deepEqual(out.subarray(0, hash.outputLen), hmac(hash, keyBytes, msg));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test('crc32 agrees with a bitwise CRC-32', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      assert.equal(crc32(bytes), crcReference(bytes));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test('walks and lookups find every plain attribute where a plain TLV walk does', () => {
+  const integrity = new Set([0x0008, 0x001c, 0x8028]);
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          type: fc.oneof(fc.constantFrom(0x0006, 0x0024, 0x8022, 0x8029, 0x4000), fc.nat(0xffff)),
+          value: fc.uint8Array({ maxLength: 40, size: 'max' }),
+        }),
+        { maxLength: 14, size: 'max' },
+      ),
+      (attrs) => {
+        const b = new MessageBuilder().reset(1, 0, new Uint8Array(12));
+        for (const a of attrs) b.addRaw(a.type, a.value);
+        const r = decode(b.view());
+        if (!r.ok) return;
+        const bytes = r.message.bytes;
+        const want: [number, number, number][] = [];
+        for (let o = 20; o < bytes.length; ) {
+          const type = (bytes[o]! << 8) | bytes[o + 1]!;
+          const len = (bytes[o + 2]! << 8) | bytes[o + 3]!;
+          if (integrity.has(type)) break;
+          want.push([type, o + 4, len]);
+          o += 4 + ((len + 3) & ~3);
+        }
+        const got: [number, number, number][] = [];
+        r.message.forEachAttribute((type, offset, len) => got.push([type, offset, len]));
+        assert.deepEqual(got.slice(0, want.length), want);
+        for (const [type] of want) {
+          assert.equal(r.message.offsetOf(type), want.find((w) => w[0] === type)![1] - 4);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
