@@ -8,8 +8,10 @@ export type MacAlgorithm = 'sha1' | 'sha256';
 
 /**
  * A MESSAGE-INTEGRITY key with cached HMAC state: create one per credential (for ICE, per
- * remote/local password) and reuse it for every message. Not safe to share across threads
- * (it reuses scratch state), which JavaScript's run-to-completion model makes moot.
+ * remote/local password) and reuse it for every message. Per hash it used, a key keeps only
+ * its two keyed hash states (~0.2 KB); the compressor and scratch buffers are shared by all
+ * keys, which is safe because JavaScript runs each MAC to completion (and a key is not
+ * shared across threads).
  */
 export class IntegrityKey {
   /** The raw key bytes (a copy of what the constructor got). */
