@@ -1,6 +1,7 @@
 import {
   type DeadlineEntry,
   DeadlineHeap,
+  Fifo,
   type Machine,
   type SocketAddress,
   type Transmit,
@@ -237,15 +238,12 @@ export class Mux implements Machine<MuxEvent> {
   readonly #sessionsById = new Map<string, SessionRecord>();
 
   // Children that may have output, in the order they were touched.
-  readonly #pendingTx: ChildRecord[] = [];
-  #pendingHead = 0;
+  readonly #pendingTx = new Fifo<ChildRecord>();
   // Our own output (copies): `send`, and children's output set aside before re-entering them.
-  readonly #queue: Transmit[] = [];
-  #queueHead = 0;
+  readonly #queue = new Fifo<Transmit>();
   readonly #maxQueue: number;
 
-  readonly #events: MuxEvent[] = [];
-  #eventsHead = 0;
+  readonly #events = new Fifo<MuxEvent>();
   readonly #maxEvents: number;
 
   readonly #onData: MuxOptions['onData'];
@@ -443,7 +441,7 @@ export class Mux implements Machine<MuxEvent> {
   /** Queues a datagram (copied) to a session's remote or to an address. */
   send(to: Session | SocketAddress, payload: Uint8Array): boolean {
     const destination = 'remote' in to ? to.remote : to;
-    if (this.#queue.length - this.#queueHead >= this.#maxQueue) {
+    if (this.#queue.size >= this.#maxQueue) {
       this.stats.dropped['transmit-overflow']++;
       return false;
     }
@@ -484,18 +482,13 @@ export class Mux implements Machine<MuxEvent> {
   }
 
   pollTransmit(): Transmit | undefined {
-    if (this.#queueHead < this.#queue.length) {
-      const t = this.#queue[this.#queueHead]!;
-      this.#queue[this.#queueHead++] = undefined as unknown as Transmit;
-      if (this.#queueHead === this.#queue.length) {
-        this.#queue.length = 0;
-        this.#queueHead = 0;
-      }
+    const queued = this.#queue.shift();
+    if (queued !== undefined) {
       this.stats.transmitsOut++;
-      return t;
+      return queued;
     }
-    while (this.#pendingHead < this.#pendingTx.length) {
-      const rec = this.#pendingTx[this.#pendingHead]!;
+    const pending = this.#pendingTx;
+    for (let rec = pending.peek(); rec !== undefined; rec = pending.peek()) {
       if (!rec.removed) {
         const t = rec.machine.pollTransmit();
         if (t !== undefined) {
@@ -507,11 +500,8 @@ export class Mux implements Machine<MuxEvent> {
         this.#setDeadline(rec, rec.machine.pollTimeout());
       }
       rec.txQueued = false;
-      this.#pendingTx[this.#pendingHead++] = undefined as unknown as ChildRecord;
+      pending.shift();
     }
-    // Reuse the arrays: this runs after every datagram.
-    this.#pendingTx.length = 0;
-    this.#pendingHead = 0;
     return undefined;
   }
 
@@ -538,14 +528,7 @@ export class Mux implements Machine<MuxEvent> {
   }
 
   pollEvent(): MuxEvent | undefined {
-    if (this.#eventsHead >= this.#events.length) return undefined;
-    const e = this.#events[this.#eventsHead]!;
-    this.#events[this.#eventsHead++] = undefined as unknown as MuxEvent;
-    if (this.#eventsHead === this.#events.length) {
-      this.#events.length = 0;
-      this.#eventsHead = 0;
-    }
-    return e;
+    return this.#events.shift();
   }
 
   // ---------------------------------------------------------------- routing
@@ -709,7 +692,7 @@ export class Mux implements Machine<MuxEvent> {
     if (!rec.txQueued) return;
     for (let t = rec.machine.pollTransmit(); t !== undefined; t = rec.machine.pollTransmit()) {
       this.#track(t.payload, rec);
-      if (this.#queue.length - this.#queueHead >= this.#maxQueue) {
+      if (this.#queue.size >= this.#maxQueue) {
         this.stats.dropped['transmit-overflow']++;
         continue;
       }
@@ -742,7 +725,7 @@ export class Mux implements Machine<MuxEvent> {
   }
 
   #emit(e: MuxEvent): void {
-    if (this.#events.length - this.#eventsHead >= this.#maxEvents) {
+    if (this.#events.size >= this.#maxEvents) {
       this.stats.dropped['event-overflow']++;
       return;
     }

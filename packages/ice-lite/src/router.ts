@@ -1,6 +1,7 @@
 import {
   type DeadlineEntry,
   DeadlineHeap,
+  Fifo,
   type Machine,
   type SocketAddress,
   type Transmit,
@@ -58,11 +59,8 @@ export class IceRouter implements Machine<RouterEvent> {
   #entries = new Map<IceAgent, Entry>();
   #transactions = new Map<string, { entry: Entry; at: number }>();
   #heap = new DeadlineHeap<Entry>();
-  #ready: Entry[] = [];
-  #readyHead = 0;
-  #events: RouterEvent[] = [];
-  /** Read position in `#events` (a head index: `shift()` is O(n) on a long queue). */
-  #eventsHead = 0;
+  readonly #ready = new Fifo<Entry>();
+  readonly #events = new Fifo<RouterEvent>();
   #now = 0;
 
   /** Number of agents. */
@@ -146,18 +144,15 @@ export class IceRouter implements Machine<RouterEvent> {
 
   pollTransmit(): Transmit | undefined {
     const ready = this.#ready;
-    while (this.#readyHead < ready.length) {
-      const e = ready[this.#readyHead]!;
+    for (let e = ready.peek(); e !== undefined; e = ready.peek()) {
       const t = e.agent.pollTransmit();
       if (t !== undefined) {
         this.#track(e, t.payload);
         return t;
       }
       e.ready = false;
-      this.#readyHead++;
+      ready.shift();
     }
-    ready.length = 0;
-    this.#readyHead = 0;
     return undefined;
   }
 
@@ -177,13 +172,7 @@ export class IceRouter implements Machine<RouterEvent> {
   }
 
   pollEvent(): RouterEvent | undefined {
-    const events = this.#events;
-    if (this.#eventsHead < events.length) return events[this.#eventsHead++];
-    if (events.length > 0) {
-      events.length = 0;
-      this.#eventsHead = 0;
-    }
-    return undefined;
+    return this.#events.shift();
   }
 
   /**

@@ -7,9 +7,11 @@
  * the five verbs of {@link Machine}. Because every layer speaks the same verbs,
  * machines nest: an ICE agent houses STUN transactions, a multiplexer houses agents.
  *
- * This package holds the contract's types plus the one data structure its nesting rule calls
- * for ({@link DeadlineHeap}: a parent keeps its children's deadlines in one priority queue). It
- * has no dependencies, so drivers can depend on the contract without depending on STUN.
+ * This package holds the contract's types plus the two data structures its nesting rule calls
+ * for: {@link DeadlineHeap} (a parent keeps its children's deadlines in one priority queue) and
+ * {@link Fifo} (the queue a parent collects its children's output in, drained after every
+ * datagram without an allocation). It has no dependencies, so drivers can depend on the
+ * contract without depending on STUN.
  */
 
 /** An IP transport address. `address` is a textual IPv4 (`192.0.2.1`) or IPv6 (`2001:db8::1`) address. */
@@ -68,3 +70,4 @@ export type RandomSource = (bytes: Uint8Array) => void;
 export type EventOf<M> = M extends Machine<infer E> ? E : never;
 
 export { type DeadlineEntry, DeadlineHeap } from './deadline-heap.ts';
+export { Fifo } from './fifo.ts';

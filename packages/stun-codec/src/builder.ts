@@ -57,6 +57,8 @@ export class MessageBuilder {
   #buf: Uint8Array;
   #pos = 0;
   #state = NOT_STARTED;
+  /** The last {@link view}, handed out again while it still spans exactly the message. */
+  #view: Uint8Array | undefined = undefined;
 
   constructor(options?: MessageBuilderOptions) {
     this.#buf = options?.buffer ?? new Uint8Array(Math.max(HEADER_LENGTH, options?.initialCapacity ?? 512));
@@ -67,6 +69,8 @@ export class MessageBuilder {
     if (transactionId.length !== 12) throw new RangeError('transaction ID must be 12 bytes');
     if (!Number.isInteger(method) || method < 0 || method > 0xfff)
       throw new RangeError(`bad method ${method}`);
+    // From an empty message: the previous one's length must not count towards the header.
+    this.#pos = 0;
     this.#ensure(HEADER_LENGTH);
     const b = this.#buf;
     const t = messageType(method, messageClass);
@@ -90,13 +94,17 @@ export class MessageBuilder {
    */
   resetResponse(request: StunMessage, messageClass: 2 | 3): this {
     const t = messageType(request.method, messageClass);
+    this.#pos = 0;
     this.#ensure(HEADER_LENGTH);
     const b = this.#buf;
     b[0] = t >>> 8;
     b[1] = t & 0xff;
     b[2] = 0;
     b[3] = 0;
-    b.set(request.bytes.subarray(4, HEADER_LENGTH), 4);
+    // Cookie and transaction ID (or a classic request's 16-byte ID), copied byte by byte: a
+    // `subarray` here would allocate a view per response.
+    const r = request.bytes;
+    for (let i = 4; i < HEADER_LENGTH; i++) b[i] = r[i]!;
     this.#pos = HEADER_LENGTH;
     this.#state = OPEN;
     return this;
@@ -107,10 +115,26 @@ export class MessageBuilder {
     return this.#pos;
   }
 
-  /** The finished message: a view of the internal buffer, valid until the next `reset()`. */
+  /**
+   * The finished message: a view of the internal buffer, valid until the next `reset()`. The
+   * same view object comes back while the buffer and the length are unchanged (a server
+   * answering same-sized responses allocates no view per response); like its bytes, it is
+   * the builder's, not the caller's.
+   */
   view(): Uint8Array {
     this.#started();
-    return this.#buf.subarray(0, this.#pos);
+    const v = this.#view;
+    const buf = this.#buf;
+    if (
+      v !== undefined &&
+      v.length === this.#pos &&
+      v.buffer === buf.buffer &&
+      v.byteOffset === buf.byteOffset
+    )
+      return v;
+    const view = buf.subarray(0, this.#pos);
+    this.#view = view;
+    return view;
   }
 
   /** The finished message copied into a new Uint8Array. */

@@ -119,6 +119,19 @@ describe('RFC 5769 §2.2 sample IPv4 response', () => {
       .addFingerprint();
     expect(toHex(b.view())).toBe(toHex(SAMPLE_IPV4_RESPONSE));
   });
+  it('view() hands back the same view while the message spans the same bytes, a new one otherwise', () => {
+    const req = mustDecode(SAMPLE_REQUEST);
+    const b = new MessageBuilder({ initialCapacity: 32 });
+    const v1 = b.resetResponse(req, MessageClass.Success).addFingerprint().view();
+    const v2 = b.resetResponse(req, MessageClass.Success).addFingerprint().view();
+    expect(v2).toBe(v1);
+    const v3 = b.resetResponse(req, MessageClass.Success).addSoftware('x').addFingerprint().view();
+    expect(v3).not.toBe(v1);
+    expect(v3).toHaveLength(36);
+    // The buffer grew (32 bytes of capacity): a view of the new buffer, the right bytes.
+    expect(v3.buffer).not.toBe(v1.buffer);
+    expect(mustDecode(v3).software()).toBe('x');
+  });
   it('resetResponse echoes the transaction ID', () => {
     const req = mustDecode(SAMPLE_REQUEST);
     const b = new MessageBuilder().resetResponse(req, MessageClass.Success);
