@@ -5,11 +5,11 @@
  * pulled) at each size. Goal: cost per check flat within 20 %.
  *
  * Memory: each size in a fresh process (a heap delta around creating the sessions).
- * Cost: the three hosts side by side in one process, timed in interleaved rounds
+ * Cost: six hosts (three sizes × two layouts) side by side in one process, timed in interleaved rounds
  * (scripts/bench-rounds.ts) — this machine's speed drifts more between two runs, or two
  * processes, than the effect being measured. Checks go to the same 256 busy sessions at every
  * size, each from its own peer address: the newest 256 (a server's busy sessions are mostly its
- * recent ones), and, as the harder case, 256 spread evenly over the whole table.
+ * recent ones), and, as the harder case, 256 scattered at random over the whole table.
  *
  * Run: pnpm --filter @natkit/demo bench   (node --expose-gc for the memory numbers)
  */
@@ -94,12 +94,13 @@ const memory = SIZES.map((n) => {
   return `${n} sessions: ${r.stdout.trim()} KiB heap per session`;
 });
 
-const cases = SCALING_GRID.map(({ n, layout }) => ({
+const cases = SCALING_GRID.map(({ n, layout, baseline }) => ({
   name: scalingName(n, layout, 'sessions'),
+  baseline,
   op: hostWith(n, layout),
 }));
 console.log('idle ICE-lite sessions behind one Mux:');
 for (const line of memory) console.log(`  ${line}`);
 console.log(`cost of one check → answer, ${BUSY} busy sessions (CPU time, interleaved rounds):`);
-for (const line of formatRounds(interleavedRounds(cases, { rounds: 15, batch: 4096 }), 'check'))
+for (const line of formatRounds(interleavedRounds(cases, { rounds: 101, batch: 1024 }), 'check'))
   console.log(`  ${line}`);
