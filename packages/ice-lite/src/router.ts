@@ -47,8 +47,9 @@ const TRANSACTION_TTL = 40_000;
  *
  * Incoming STUN is routed in O(1): requests by the local ufrag (the part of USERNAME before the
  * colon, RFC 8445 §7.3) through a {@link UfragIndex} read straight from the datagram's bytes,
- * responses by transaction ID through a `Map` filled as the agents' requests leave. Timers live in one indexed heap (O(log n) per packet and per
- * timeout). Transmits are pulled from the agents lazily, so their zero-copy views stay valid.
+ * responses by transaction ID through a `Map` filled as the agents' requests leave. Timers live
+ * in one indexed heap (O(log n) per timeout; a check moves no timer, see `#after`). Transmits
+ * are pulled from the agents lazily, so their zero-copy views stay valid.
  *
  * A request for an unknown ufrag is dropped silently and counted rather than answered with 401:
  * the router holds no credentials, and staying silent gives scanners nothing to reflect.
