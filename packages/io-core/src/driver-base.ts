@@ -20,6 +20,8 @@ export const WILDCARD_ADDRESSES: ReadonlySet<string> = new Set(['0.0.0.0', '::']
 export abstract class DriverBase<M extends Machine<unknown>> {
   protected readonly core: DriverCore<EventOf<M>>;
   readonly #now: () => number;
+  /** Set once, by the first {@link close} or {@link shutDown}: what every later call returns. */
+  #closing: Promise<void> | undefined;
 
   protected constructor(machine: M, now: () => number, options: DriverOptions<EventOf<M>>) {
     this.#now = now;
@@ -41,10 +43,31 @@ export abstract class DriverBase<M extends Machine<unknown>> {
   protected abstract yieldToIo(fn: () => void): unknown;
   protected abstract cancelYield(handle: unknown): void;
 
+  /**
+   * Release the socket after the core has closed; called once. `socket-closed`: the socket was
+   * closed underneath the driver, so there is only bookkeeping left. Must not reject.
+   */
+  protected abstract release(reason: 'close' | 'socket-closed'): Promise<void>;
+
   /** The socket's local address, once bound. */
   abstract get localAddress(): SocketAddress | undefined;
-  /** Stop the loop, clear the timer, release the socket. Idempotent; never rejects. */
-  abstract close(): Promise<void>;
+
+  /**
+   * Stop the loop, clear the timer, release the socket. Idempotent: every call returns the same
+   * promise, which never rejects.
+   */
+  close(): Promise<void> {
+    return this.shutDown('close');
+  }
+
+  /** Closes the core with `reason` and releases the socket, the first time only (see {@link close}). */
+  protected shutDown(reason: 'close' | 'socket-closed'): Promise<void> {
+    if (this.#closing === undefined) {
+      this.core.close(reason);
+      this.#closing = this.release(reason);
+    }
+    return this.#closing;
+  }
 
   /** The machine this driver runs. */
   get machine(): M {

@@ -91,7 +91,6 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   /** Datagrams (private copies) waiting for the send in flight. */
   readonly #outbox: { payload: Uint8Array; destination: SocketAddress }[] = [];
   #sender: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
   #slab = new Uint8Array(SLAB);
   #offset = 0;
 
@@ -112,21 +111,19 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   }
 
   /**
-   * Stop the loop, clear the timer, close the socket and wait for the pending receive and
-   * sends to settle (so Deno's op and resource sanitizers see nothing left). Idempotent: every
-   * call returns the same promise, which never rejects.
+   * Closes the socket (unless it was closed underneath) and waits for the pending receive and
+   * sends to settle, so Deno's op and resource sanitizers see nothing left.
    */
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.core.close('close');
-    this.#outbox.length = 0;
-    try {
-      this.socket.close();
-    } catch {
-      // Already closed by someone else: nothing left to release.
+  protected release(reason: 'close' | 'socket-closed'): Promise<void> {
+    if (reason === 'close') {
+      this.#outbox.length = 0;
+      try {
+        this.socket.close();
+      } catch {
+        // Already closed by someone else: nothing left to release.
+      }
     }
-    this.#closing = this.#settle();
-    return this.#closing;
+    return this.#settle();
   }
 
   async #settle(): Promise<void> {
@@ -153,8 +150,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
         if (this.core.closed) return;
         if (isClosedError(error)) {
           // Closed underneath us by the caller.
-          this.core.close('socket-closed');
-          this.#closing ??= this.#settle();
+          void this.shutDown('socket-closed');
           return;
         }
         this.core.socketError(error, errorCode(error));

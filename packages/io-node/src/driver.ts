@@ -60,7 +60,6 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   #local: SocketAddress | undefined;
   /** `#local`, unless it is a wildcard address (which says nothing about where a datagram arrived). */
   #localForMachine: SocketAddress | undefined;
-  #closing: Promise<void> | undefined;
   /** The peer of a connected socket: datagrams to it are sent without an address (see `transmit`). */
   #remote: SocketAddress | undefined;
   /** Where outgoing copies are carved from (see `#copy`). */
@@ -89,23 +88,19 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   }
 
   /**
-   * Stop the loop, clear the timer and close the socket (unless `keepSocketOpen`). Idempotent:
-   * every call returns the same promise, which never rejects. Afterwards the driver holds no
-   * handle that keeps the process alive.
+   * Removes the listeners and closes the socket (unless `keepSocketOpen`). Afterwards the driver
+   * holds no handle that keeps the process alive.
    */
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.core.close('close');
-    this.#closing = new Promise<void>((resolve) => {
-      const socket = this.socket;
-      socket.off('message', this.#onMessage);
-      socket.off('listening', this.#onListening);
-      socket.off('connect', this.#onConnect);
-      if (this.#keepSocketOpen) {
-        this.#detach();
-        resolve();
-        return;
-      }
+  protected release(reason: 'close' | 'socket-closed'): Promise<void> {
+    const socket = this.socket;
+    socket.off('message', this.#onMessage);
+    socket.off('listening', this.#onListening);
+    socket.off('connect', this.#onConnect);
+    if (reason === 'socket-closed' || this.#keepSocketOpen) {
+      this.#detach();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
       socket.off('close', this.#onClose);
       try {
         socket.close(() => {
@@ -118,7 +113,6 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
         resolve();
       }
     });
-    return this.#closing;
   }
 
   #detach(): void {
@@ -139,14 +133,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
 
   readonly #onClose = (): void => {
     // Closed underneath us (by the caller, or after a fatal error).
-    if (this.#closing === undefined) {
-      this.core.close('socket-closed');
-      this.#closing = Promise.resolve();
-      this.socket.off('message', this.#onMessage);
-      this.socket.off('listening', this.#onListening);
-      this.socket.off('connect', this.#onConnect);
-      this.#detach();
-    }
+    void this.shutDown('socket-closed');
   };
 
   readonly #onListening = (): void => {
