@@ -8,9 +8,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, reportOutcome } from '../../../../scripts/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const N = Number(process.env.NATKIT_PEERS ?? 24);
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -54,22 +53,7 @@ async function main(): Promise<Outcome> {
   const base = /HTTP (http:\/\/\S+)\//.exec(log)![1]!;
   const udpPort = Number(/UDP 127\.0\.0\.1:(\d+)/.exec(log)![1]);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
@@ -147,15 +131,4 @@ async function main(): Promise<Outcome> {
   }
 }
 
-main().then(
-  (outcome) => {
-    process.stdout.write(`${JSON.stringify(outcome)}\n`);
-    process.exit(outcome.ok ? 0 : 1);
-  },
-  (error: unknown) => {
-    process.stdout.write(
-      `${JSON.stringify({ ok: false, reason: String(error instanceof Error ? error.stack : error) })}\n`,
-    );
-    process.exit(1);
-  },
-);
+reportOutcome(main(), (outcome) => outcome.ok);

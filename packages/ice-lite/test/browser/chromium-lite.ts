@@ -8,7 +8,8 @@
  * namespace.
  */
 import { bindUdp } from '@natkit/io-node';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, reportOutcome } from '../../../../scripts/chromium.ts';
 import {
   IceAgent as Agent,
   formatIceLines,
@@ -16,8 +17,6 @@ import {
   type IceEvent,
   parseIceDescription,
 } from '../../src/index.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface Outcome {
   ok: boolean;
@@ -172,22 +171,7 @@ async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcom
 }
 
 async function main(): Promise<{ lite: Outcome; full: Outcome }> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const lite = await scenario(browser, 'lite');
     const full = await scenario(browser, 'full');
@@ -197,15 +181,4 @@ async function main(): Promise<{ lite: Outcome; full: Outcome }> {
   }
 }
 
-main().then(
-  (outcome) => {
-    process.stdout.write(`${JSON.stringify(outcome)}\n`);
-    process.exit(outcome.lite.ok && outcome.full.ok ? 0 : 1);
-  },
-  (error: unknown) => {
-    process.stdout.write(
-      `${JSON.stringify({ error: String(error instanceof Error ? error.stack : error) })}\n`,
-    );
-    process.exit(1);
-  },
-);
+reportOutcome(main(), (outcome) => outcome.lite.ok && outcome.full.ok);
