@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { StunClient } from '../src/client.ts';
 import type { StunClientEvent } from '../src/client-types.ts';
 import { type LongTermServerAuth, StunServer, type StunServerOptions } from '../src/server.ts';
-import { CLIENT, drainEvents, drainTransmits, SERVER, SERVER2, seededRandom } from './helpers.ts';
+import { CLIENT, decodeSent, drainEvents, drainTransmits, SERVER, SERVER2, seededRandom } from './helpers.ts';
 import { Link, perfect } from './link.ts';
 
 function pair(
@@ -162,19 +162,14 @@ describe('StunClient ↔ StunServer', () => {
       credentials: { type: 'short-term', username: 'a:b', password: 'pw' },
     });
     const [t] = drainTransmits(client);
-    const req = decode(t!.payload);
-    if (!req.ok) throw new Error();
-    const forged = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
-      .addXorMappedAddress(SERVER2);
+    const req = decodeSent(t);
+    const forged = new MessageBuilder().resetResponse(req, MessageClass.Success).addXorMappedAddress(SERVER2);
     expect(client.handleInput(forged.build(), SERVER, 5)).toBe('unauthenticated');
-    forged.resetResponse(req.message, MessageClass.Success).addXorMappedAddress(SERVER2);
+    forged.resetResponse(req, MessageClass.Success).addXorMappedAddress(SERVER2);
     forged.addMessageIntegrity(shortTermKey('not-pw'));
     expect(client.handleInput(forged.build(), SERVER, 6)).toBe('unauthenticated');
     expect(drainEvents(client)).toEqual([]);
-    const real = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
-      .addXorMappedAddress(CLIENT);
+    const real = new MessageBuilder().resetResponse(req, MessageClass.Success).addXorMappedAddress(CLIENT);
     real.addMessageIntegrity(new IntegrityKey(shortTermKey('pw'))).addFingerprint();
     expect(client.handleInput(real.build(), SERVER, 7)).toBe('accepted');
     expect(drainEvents(client)).toEqual([expect.objectContaining({ type: 'success', transactionId: id })]);
@@ -183,11 +178,8 @@ describe('StunClient ↔ StunServer', () => {
   it('over a reliable transport an unauthenticated response fails the transaction at once', () => {
     const client = new StunClient({ random: seededRandom(5), transport: 'reliable' });
     client.request(SERVER, 0, { credentials: { type: 'short-term', username: 'a:b', password: 'pw' } });
-    const req = decode(drainTransmits(client)[0]!.payload);
-    if (!req.ok) throw new Error();
-    const forged = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
-      .addXorMappedAddress(SERVER2);
+    const req = decodeSent(drainTransmits(client)[0]);
+    const forged = new MessageBuilder().resetResponse(req, MessageClass.Success).addXorMappedAddress(SERVER2);
     expect(client.handleInput(forged.build(), SERVER, 5)).toBe('unauthenticated');
     expect(drainEvents(client)).toEqual([expect.objectContaining({ type: 'failure', reason: 'integrity' })]);
     expect(client.pollTimeout()).toBeUndefined();
@@ -206,10 +198,9 @@ describe('StunClient ↔ StunServer', () => {
     const client = new StunClient({ random: seededRandom(6) });
     client.request(SERVER, 0);
     const [t] = drainTransmits(client);
-    const req = decode(t!.payload);
-    if (!req.ok) throw new Error();
+    const req = decodeSent(t);
     const resp = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
+      .resetResponse(req, MessageClass.Success)
       .addXorMappedAddress(CLIENT)
       .build();
     expect(client.handleInput(resp, SERVER2, 1)).toBe('wrong-source');
@@ -228,21 +219,17 @@ describe('StunClient ↔ StunServer', () => {
     const dest: SocketAddress = { address: '2001:DB8:0:0::1', port: 3478, family: 'IPv6' };
     const client = new StunClient({ random: seededRandom(6) });
     client.request(dest, 0);
-    const req = decode(drainTransmits(client)[0]!.payload);
-    if (!req.ok) throw new Error();
-    const resp = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
-      .addXorMappedAddress(CLIENT);
+    const req = decodeSent(drainTransmits(client)[0]);
+    const resp = new MessageBuilder().resetResponse(req, MessageClass.Success).addXorMappedAddress(CLIENT);
     expect(client.handleInput(resp.build(), { ...dest, address: '2001:db8::1' }, 1)).toBe('accepted');
   });
 
   it('drops a response with a bad FINGERPRINT', () => {
     const client = new StunClient({ random: seededRandom(6) });
     client.request(SERVER, 0);
-    const req = decode(drainTransmits(client)[0]!.payload);
-    if (!req.ok) throw new Error();
+    const req = decodeSent(drainTransmits(client)[0]);
     const resp = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
+      .resetResponse(req, MessageClass.Success)
       .addXorMappedAddress(CLIENT)
       .addFingerprint()
       .build();
@@ -262,10 +249,9 @@ describe('StunClient ↔ StunServer', () => {
   it('300 Try Alternate moves the request once to ALTERNATE-SERVER', () => {
     const client = new StunClient({ random: seededRandom(8) });
     const id = client.request(SERVER, 0);
-    const req = decode(drainTransmits(client)[0]!.payload);
-    if (!req.ok) throw new Error();
+    const req = decodeSent(drainTransmits(client)[0]);
     const redirect = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Error)
+      .resetResponse(req, MessageClass.Error)
       .addErrorCode(ErrorCode.TryAlternate)
       .addAlternateServer(SERVER2)
       .build();
@@ -292,10 +278,9 @@ describe('StunClient ↔ StunServer', () => {
       credentials: { type: 'long-term', username: 'alice', password: 'wonderland' },
     });
     client.request(SERVER, 0);
-    const req = decode(drainTransmits(client)[0]!.payload);
-    if (!req.ok) throw new Error();
+    const req = decodeSent(drainTransmits(client)[0]);
     const challenge = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Error)
+      .resetResponse(req, MessageClass.Error)
       .addErrorCode(401)
       .addRealm('example.org')
       .addNonce(`${formatNonceCookie({ passwordAlgorithms: true, usernameAnonymity: false })}xyz`)
@@ -308,11 +293,8 @@ describe('StunClient ↔ StunServer', () => {
   it('a classic-style server answering only MAPPED-ADDRESS still yields mappedAddress', () => {
     const client = new StunClient({ random: seededRandom(10) });
     client.request(SERVER, 0);
-    const req = decode(drainTransmits(client)[0]!.payload);
-    if (!req.ok) throw new Error();
-    const resp = new MessageBuilder()
-      .resetResponse(req.message, MessageClass.Success)
-      .addMappedAddress(CLIENT);
+    const req = decodeSent(drainTransmits(client)[0]);
+    const resp = new MessageBuilder().resetResponse(req, MessageClass.Success).addMappedAddress(CLIENT);
     client.handleInput(resp.build(), SERVER, 1);
     expect(drainEvents(client)[0]).toMatchObject({ type: 'success', mappedAddress: CLIENT });
   });

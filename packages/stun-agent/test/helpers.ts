@@ -1,4 +1,5 @@
 import type { Machine, RandomSource, SocketAddress, Transmit } from '@natkit/sans-io';
+import { decode, type StunMessage } from '@natkit/stun-codec';
 
 export const CLIENT: SocketAddress = { address: '192.0.2.10', port: 50000, family: 'IPv4' };
 export const SERVER: SocketAddress = { address: '198.51.100.1', port: 3478, family: 'IPv4' };
@@ -23,6 +24,14 @@ export function drainTransmits(m: Machine<unknown>): Transmit[] {
   const out: Transmit[] = [];
   for (let t = m.pollTransmit(); t !== undefined; t = m.pollTransmit()) out.push(t);
   return out;
+}
+
+/** A datagram a machine sent, decoded (a test that expects STUN fails if it is not). */
+export function decodeSent(t: Transmit | undefined): StunMessage {
+  if (t === undefined) throw new Error('nothing was sent');
+  const r = decode(t.payload);
+  if (!r.ok) throw new Error(`sent a malformed message: ${r.error.message}`);
+  return r.message;
 }
 
 export function drainEvents<E>(m: Machine<E>): E[] {
