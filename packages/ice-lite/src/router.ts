@@ -37,6 +37,13 @@ interface Entry extends DeadlineEntry {
   ready: boolean;
   /** Cleared by `remove`: a flag on the entry is cheaper than a `Map` lookup per packet. */
   live: boolean;
+  /** Whether its index slots were re-allocated at its first routed request (see `UfragIndex.rehome`). */
+  rehomed: boolean;
+}
+
+/** A new entry; the one literal for every entry, so all share one hidden class. */
+function newEntry(agent: IceAgent, ufrags: string[]): Entry {
+  return { agent, ufrags, ready: false, live: true, rehomed: false, deadline: 0, heapIndex: -1 };
 }
 
 /** RFC 8489 §6.3.1 suggests remembering transactions for 40 s; responses later than that are stale. */
@@ -72,7 +79,7 @@ export class IceRouter implements Machine<RouterEvent> {
   /** Registers an agent under its local ufrag. @throws if that ufrag is taken. */
   add(agent: IceAgent): void {
     if (this.#entries.has(agent)) throw new Error('agent already added');
-    const e: Entry = { agent, ufrags: [], ready: false, live: true, deadline: 0, heapIndex: -1 };
+    const e = newEntry(agent, []);
     this.#index(e); // throws before anything is registered when the ufrag is taken
     this.#entries.set(agent, e);
     this.#after(e);
@@ -125,6 +132,7 @@ export class IceRouter implements Machine<RouterEvent> {
         this.stats.unknownUfrag++;
         return 'unknown-ufrag';
       }
+      if (!e.rehomed) e = this.#rehome(e);
     } else if (msg.messageClass === MessageClass.Success || msg.messageClass === MessageClass.Error) {
       this.#purgeTransactions(now);
       const key = transactionIdKey(msg.transactionId);
@@ -196,6 +204,28 @@ export class IceRouter implements Machine<RouterEvent> {
     if (!e.live) return;
     const d = e.agent.pollTimeout();
     if (exact || (d !== undefined && (e.heapIndex < 0 || d < e.deadline))) this.#heap.set(e, d);
+  }
+
+  /**
+   * An agent's first routed request: it turns busy. Its entry and index slots are re-allocated
+   * now, next to the other busy agents' (see `UfragIndex.rehome`), so the lines a check reads
+   * are not scattered among the idle agents' (with 100k agents and the busy ones spread among
+   * them at random, that scatter cost a check about a quarter more than with 1k). The entry
+   * moves only when nothing else holds it: not queued as ready, no timer, and a lite agent, which
+   * sends no requests that `#transactions` could hold it for. Otherwise only its slots move.
+   */
+  #rehome(e: Entry): Entry {
+    e.rehomed = true;
+    let moved = e;
+    if (!e.ready && e.heapIndex < 0 && e.agent.mode === 'lite') {
+      moved = newEntry(e.agent, e.ufrags);
+      moved.rehomed = true;
+      moved.deadline = e.deadline;
+      e.live = false;
+      this.#entries.set(e.agent, moved);
+    }
+    for (const u of moved.ufrags) this.#byUfrag.rehome(u, moved);
+    return moved;
   }
 
   #index(e: Entry): void {

@@ -1,3 +1,5 @@
+import { freshString } from './fresh.ts';
+
 /**
  * A map from ufrag to a value that can be queried with the raw bytes of a USERNAME, so routing
  * a check costs no string: no allocation, and no hashing of a fresh string on every packet.
@@ -49,6 +51,25 @@ export class UfragIndex<T> {
     }
     this.#buckets.set(h, { ufrag, value, next: head });
     this.#size++;
+  }
+
+  /**
+   * Re-allocates the slot of `ufrag`, with a fresh copy of the string (see `freshString`) and
+   * `value`, so that slots re-homed at about the same time sit together in memory. The router
+   * does this when an agent receives its first check: a lookup then reads the busy agents'
+   * slots rather than slots scattered among those of idle agents. Returns whether `ufrag` was there.
+   */
+  rehome(ufrag: string, value: T): boolean {
+    const h = hashString(ufrag);
+    let prev: Slot<T> | undefined;
+    for (let s = this.#buckets.get(h); s !== undefined; prev = s, s = s.next) {
+      if (s.ufrag !== ufrag) continue;
+      const fresh: Slot<T> = { ufrag: freshString(s.ufrag), value, next: s.next };
+      if (prev !== undefined) prev.next = fresh;
+      else this.#buckets.set(h, fresh);
+      return true;
+    }
+    return false;
   }
 
   /** Removes `ufrag`. Returns whether it was there. */

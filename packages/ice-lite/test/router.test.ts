@@ -124,6 +124,50 @@ describe('IceRouter', () => {
     );
   });
 
+  it('an agent turning busy (its entry and slots re-allocated) keeps its routes, timers and removal', () => {
+    const router = new IceRouter();
+    const agents = [makeAgent(1), makeAgent(2)];
+    for (const a of agents) router.add(a);
+    const [a, b] = agents as [IceAgent, IceAgent];
+    const creds = { ...a.localCredentials };
+    const ask = (x: IceAgent, now: number, ufrag = x.localCredentials.ufrag) =>
+      router.handleInput(
+        check({ username: `${ufrag}:p`, pwd: x.localCredentials.pwd, useCandidate: true }),
+        server,
+        now,
+      );
+    expect(ask(a, 0)).toBe('answered');
+    while (router.pollTransmit() !== undefined);
+    // Same credentials by value, and routed by them as before.
+    expect(a.localCredentials).toEqual(creds);
+    expect(router.get(creds.ufrag)).toBe(a);
+    expect(ask(a, 1)).toBe('answered');
+    expect(router.pollTransmit()).toBeDefined();
+    // The consent timer of its selected pair lives in the router's heap (moved lazily: the
+    // deadline of the first check fires, finds nothing due, and the real one is read then).
+    expect(router.pollTimeout()).toBe(12_000);
+    router.handleTimeout(12_000);
+    expect(a.state).toBe('connected');
+    expect(router.pollTimeout()).toBe(12_001);
+    router.handleTimeout(12_001);
+    expect(a.state).toBe('disconnected');
+    // A restart after the move is routed too.
+    const fresh = a.restart({ ufrag: 'fresh1', pwd: 'freshpassword22chars++' });
+    router.update(a);
+    expect(router.handleInput(check({ username: 'fresh1:p', pwd: fresh.pwd }), server, 20_000)).toBe(
+      'answered',
+    );
+    expect(router.get(creds.ufrag)).toBeUndefined();
+    // Removing it leaves the other agent alone.
+    router.remove(a);
+    expect(router.size).toBe(1);
+    expect(router.get('fresh1')).toBeUndefined();
+    expect(router.handleInput(check({ username: 'fresh1:p', pwd: fresh.pwd }), server, 20_001)).toBe(
+      'unknown-ufrag',
+    );
+    expect(ask(b, 20_002)).toBe('answered');
+  });
+
   it('refuses two agents with one ufrag and forgets removed agents', () => {
     const router = new IceRouter();
     const a = makeAgent(1);

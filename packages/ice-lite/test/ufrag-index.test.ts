@@ -50,6 +50,27 @@ describe('UfragIndex', () => {
     expect(ix.size).toBe(0);
   });
 
+  it('rehome re-allocates a slot without changing what it maps, colliding chains included', () => {
+    const [a, b] = collision();
+    const ix = new UfragIndex<string>();
+    ix.set(a, 'A');
+    ix.set(b, 'B');
+    ix.set('other', 'O');
+    // The slot deeper in the chain (a, set first) and its head (b).
+    expect(ix.rehome(a, 'A2')).toBe(true);
+    expect(ix.rehome(b, 'B2')).toBe(true);
+    expect(ix.rehome('absent', 'X')).toBe(false);
+    expect(ix.size).toBe(3);
+    expect(ix.lookup(ascii(a), 0, a.length)).toBe('A2');
+    expect(ix.get(b)).toBe('B2');
+    expect(ix.get('other')).toBe('O');
+    expect(ix.get('absent')).toBeUndefined();
+    expect(ix.delete(a)).toBe(true);
+    expect(ix.get(b)).toBe('B2');
+    expect(ix.delete(b)).toBe(true);
+    expect(ix.size).toBe(1);
+  });
+
   test.prop([fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9+/]{4,12}$/), { maxLength: 40 }), fc.string()])(
     'behaves like a Map<string, _> for ice-char keys, by string and by bytes',
     (keys, probe) => {
