@@ -37,7 +37,7 @@ interface Entry extends DeadlineEntry {
   ready: boolean;
   /** Cleared by `remove`: a flag on the entry is cheaper than a `Map` lookup per packet. */
   live: boolean;
-  /** Whether its index slots were re-allocated at its first routed request (see `UfragIndex.rehome`). */
+  /** Whether it was re-allocated when its agent answered a first check (see `#rehome`). */
   rehomed: boolean;
 }
 
@@ -132,7 +132,6 @@ export class IceRouter implements Machine<RouterEvent> {
         this.stats.unknownUfrag++;
         return 'unknown-ufrag';
       }
-      if (!e.rehomed) e = this.#rehome(e);
     } else if (msg.messageClass === MessageClass.Success || msg.messageClass === MessageClass.Error) {
       this.#purgeTransactions(now);
       const key = transactionIdKey(msg.transactionId);
@@ -147,6 +146,7 @@ export class IceRouter implements Machine<RouterEvent> {
       return 'ignored';
     }
     const verdict = e.agent.handleMessage(msg, from, now, to);
+    if (!e.rehomed && verdict === 'answered') e = this.#rehome(e);
     this.#after(e);
     return verdict;
   }
@@ -207,24 +207,34 @@ export class IceRouter implements Machine<RouterEvent> {
   }
 
   /**
-   * An agent's first routed request: it turns busy. Its entry and index slots are re-allocated
-   * now, next to the other busy agents' (see `UfragIndex.rehome`), so the lines a check reads
-   * are not scattered among the idle agents' (with 100k agents and the busy ones spread among
-   * them at random, that scatter cost a check about a quarter more than with 1k). The entry
-   * moves only when nothing else holds it: not queued as ready, no timer, and a lite agent, which
-   * sends no requests that `#transactions` could hold it for. Otherwise only its slots move.
+   * An agent answered its first check: it turns busy. Its entry and index slots are
+   * re-allocated now, next to the other busy agents' (see `UfragIndex.rehome`), so the lines a
+   * check reads are not scattered among the idle agents' (with 100k agents and the busy ones
+   * spread among them at random, that scatter cost a check about a quarter more than with 1k).
+   * The slots take the agent's ufrag strings, which it has just re-allocated as well (see
+   * `IceAgent.#rehome`), so one copy of each remains. The entry moves only when nothing else
+   * holds it: not queued as ready, no timer, and a lite agent, which sends no requests that
+   * `#transactions` could hold it for. Otherwise only its slots move.
    */
   #rehome(e: Entry): Entry {
     e.rehomed = true;
+    const a = e.agent;
+    const ufrags = e.ufrags.map((u) =>
+      u === a.localCredentials.ufrag
+        ? a.localCredentials.ufrag
+        : u === a.previousCredentials?.ufrag
+          ? a.previousCredentials.ufrag
+          : u,
+    );
     let moved = e;
-    if (!e.ready && e.heapIndex < 0 && e.agent.mode === 'lite') {
-      moved = newEntry(e.agent, e.ufrags);
+    if (!e.ready && e.heapIndex < 0 && a.mode === 'lite') {
+      moved = newEntry(a, ufrags);
       moved.rehomed = true;
       moved.deadline = e.deadline;
       e.live = false;
-      this.#entries.set(e.agent, moved);
-    }
-    for (const u of moved.ufrags) this.#byUfrag.rehome(u, moved);
+      this.#entries.set(a, moved);
+    } else e.ufrags = ufrags;
+    for (const u of ufrags) this.#byUfrag.rehome(u, moved);
     return moved;
   }
 

@@ -1,5 +1,3 @@
-import { freshString } from './fresh.ts';
-
 /**
  * A map from ufrag to a value that can be queried with the raw bytes of a USERNAME, so routing
  * a check costs no string: no allocation, and no hashing of a fresh string on every packet.
@@ -54,9 +52,9 @@ export class UfragIndex<T> {
   }
 
   /**
-   * Re-allocates the slot of `ufrag`, with a fresh copy of the string (see `freshString`) and
-   * `value`, so that slots re-homed at about the same time sit together in memory. The router
-   * does this when an agent receives its first check: a lookup then reads the busy agents'
+   * Re-allocates the slot of `ufrag` with `value`, keeping the given string instance (equal to
+   * the indexed one), so that slots re-homed at about the same time sit together in memory. The
+   * router does this when an agent answers its first check: a lookup then reads the busy agents'
    * slots rather than slots scattered among those of idle agents. Returns whether `ufrag` was there.
    */
   rehome(ufrag: string, value: T): boolean {
@@ -64,7 +62,7 @@ export class UfragIndex<T> {
     let prev: Slot<T> | undefined;
     for (let s = this.#buckets.get(h); s !== undefined; prev = s, s = s.next) {
       if (s.ufrag !== ufrag) continue;
-      const fresh: Slot<T> = { ufrag: freshString(s.ufrag), value, next: s.next };
+      const fresh: Slot<T> = { ufrag, value, next: s.next };
       if (prev !== undefined) prev.next = fresh;
       else this.#buckets.set(h, fresh);
       return true;
