@@ -110,7 +110,7 @@ const AFTER_FP = 3;
  * failure is `{ ok: false, error }`. A message without the magic cookie that is otherwise
  * well-formed is an RFC 3489 ("classic") message: `ok` with `message.classic === true`.
  *
- * One pass in two loops. The first walks the plain attributes (bounds, count, unknown
+ * One pass in two loops. The first walks the plain attributes (bounds, unknown
  * comprehension-required types) up to the first MESSAGE-INTEGRITY(-SHA256) or FINGERPRINT;
  * the second applies the "what may follow" rules (RFC 8489 §14.5–§14.7) to the few
  * attributes from there on. So the loop every attribute goes through is a bounds check and
@@ -126,7 +126,6 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   const len = (bytes[2]! << 8) | bytes[3]!;
   if ((len & 3) !== 0) return fail('bad-length', 2, len, 0);
   if (len + 20 !== n) return fail('length-mismatch', 2, len, n);
-  let count = 0;
   // Offset of the first unknown comprehension-required attribute. The list itself is built
   // by a second pass from there, only when there is one: a call inside this loop (to grow a
   // list) would make TurboFan reload the byte array's length and base on every iteration.
@@ -137,8 +136,12 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   let starts = 0;
   // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
   // inside the message also has its padding inside, and 4 header bytes always remain.
+  // Offsets step as `(off + alen + 7) & 0x1fffc`: once `off + 4 + alen <= n` holds (and
+  // n <= 65,555), that is `off + 4 + pad4(alen)` exactly, and the mask (a literal, like the
+  // type numbers) tells the JIT that offsets stay below 2^17, so `off + 1` .. `off + 4` need
+  // no overflow checks.
   let off = 20;
-  for (; off < n; count++) {
+  for (; off < n; ) {
     const type = (bytes[off]! << 8) | bytes[off + 1]!;
     const alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
     if (off + 4 + alen > n) return fail('attribute-overrun', off, type, alen);
@@ -151,39 +154,31 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
     } else if (type === 0x8028 /* FINGERPRINT */) break;
     // Thirty bits, for starts below 140; a later start makes it -1 for good (-1 | x is -1).
     starts |= off < 140 ? 1 << ((off - 20) >>> 2) : -1;
-    // off + 4 + ((alen + 3) & ~3), with one operation fewer on the chain each step waits on
-    // (off is a multiple of 4).
-    off = (off + alen + 7) & ~3;
+    off = (off + alen + 7) & 0x1fffc;
   }
   const end = off;
   let mi = -1;
   let mi256 = -1;
   let fp = -1;
-  let ignored = 0;
   if (off < n) {
     // `off` is the first integrity attribute or FINGERPRINT, already bounds-checked.
-    const reject = options !== undefined && options.afterIntegrity === 'reject';
     let state = 0;
     for (;;) {
       const type = (bytes[off]! << 8) | bytes[off + 1]!;
-      const next = off + 4 + ((((bytes[off + 2]! << 8) | bytes[off + 3]!) + 3) & ~3);
+      const next = (off + ((bytes[off + 2]! << 8) | bytes[off + 3]!) + 7) & 0x1fffc;
       if (type === 0x8028 /* FINGERPRINT */) {
         fp = off;
         state = AFTER_FP;
-        count++;
       } else if (type === 0x001c /* MESSAGE-INTEGRITY-SHA256 */ && state < AFTER_MI256) {
         mi256 = off;
         state = AFTER_MI256;
-        count++;
       } else if (type === 0x0008 /* MESSAGE-INTEGRITY */ && state < AFTER_MI) {
         mi = off;
         state = AFTER_MI;
-        count++;
-      } else {
-        // RFC 8489 §14.5/§14.6: ignore what may not follow the integrity attributes.
-        if (reject) return fail('after-integrity', off, type, 0);
-        ignored++;
+      } else if (options !== undefined && options.afterIntegrity === 'reject') {
+        return fail('after-integrity', off, type, 0);
       }
+      // else: RFC 8489 §14.5/§14.6, ignored (StunMessage counts them on demand).
       off = next;
       if (off >= n) break;
       if (state === AFTER_FP) return fail('after-fingerprint', off, 0, 0);
@@ -192,19 +187,15 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
         return fail('attribute-overrun', off, (bytes[off]! << 8) | bytes[off + 1]!, alen);
     }
   }
-  return {
-    ok: true,
-    message: new StunMessage(
-      bytes,
-      firstUnknown < 0 ? NO_UNKNOWN : unknownRequired(bytes, firstUnknown, end),
-      count,
-      ignored,
-      starts >= 0 ? starts : ~end,
-      mi,
-      mi256,
-      fp,
-    ),
-  };
+  // The message is its own success result (`ok` and `message` are getters on StunMessage).
+  return new StunMessage(
+    bytes,
+    firstUnknown < 0 ? NO_UNKNOWN : unknownRequired(bytes, firstUnknown, end),
+    starts >= 0 ? starts : ~end,
+    mi,
+    mi256,
+    fp,
+  );
 }
 
 /**

@@ -58,10 +58,6 @@ export class StunMessage {
   readonly bytes: Uint8Array;
   /** Comprehension-required attribute types this codec does not know, each once (for a 420). */
   readonly unknownRequired: readonly number[];
-  /** Number of indexed attributes (duplicates included, ignored ones not). */
-  readonly attributeCount: number;
-  /** How many attributes were skipped because they followed MESSAGE-INTEGRITY(-SHA256). */
-  readonly ignoredAfterIntegrity: number;
   // Where the plain attributes (those before the first MI / MI-SHA256 / FINGERPRINT) start.
   // When they all start below offset 140: a bit set, bit k for an attribute at 20 + 4k (at
   // most 30 bits, a small integer on every V8). Otherwise ~end, with end the offset of
@@ -77,8 +73,6 @@ export class StunMessage {
   constructor(
     bytes: Uint8Array,
     unknownRequired: readonly number[],
-    attributeCount: number,
-    ignoredAfterIntegrity: number,
     starts: number,
     mi: number,
     mi256: number,
@@ -86,13 +80,49 @@ export class StunMessage {
   ) {
     this.bytes = bytes;
     this.unknownRequired = unknownRequired;
-    this.attributeCount = attributeCount;
-    this.ignoredAfterIntegrity = ignoredAfterIntegrity;
     this.#starts = starts;
     this.#mi = mi;
     this.#mi256 = mi256;
     this.#fp = fp;
     this.#transactionId = undefined;
+  }
+
+  /**
+   * Always `true`. A decoded message is itself the success case of `DecodeResult`
+   * (`{ ok: true, message }`), with `message` returning the message: one object per
+   * datagram instead of two.
+   */
+  get ok(): true {
+    return true;
+  }
+  /** The message itself (see {@link StunMessage.ok}), so `decode(b).message` reads as before. */
+  get message(): StunMessage {
+    return this;
+  }
+
+  /** Number of indexed attributes (duplicates included, ignored ones not); counted on demand. */
+  get attributeCount(): number {
+    let count = 0;
+    for (let o = this.firstAttribute(); o >= 0; o = this.nextAttribute(o)) count++;
+    return count;
+  }
+
+  /**
+   * How many attributes were skipped because they followed MESSAGE-INTEGRITY(-SHA256)
+   * (RFC 8489 §14.5, §14.6); counted on demand. They are the attributes from the first
+   * integrity attribute or FINGERPRINT on that are not the indexed MI, MI-SHA256 and FP.
+   */
+  get ignoredAfterIntegrity(): number {
+    const b = this.bytes;
+    const n = b.length;
+    const mi = this.#mi;
+    const mi256 = this.#mi256;
+    const fp = this.#fp;
+    let ignored = 0;
+    for (let o = tailStart(mi, mi256, fp, n); o < n; o = (o + ((b[o + 2]! << 8) | b[o + 3]!) + 7) & ~3) {
+      if (o !== mi && o !== mi256 && o !== fp) ignored++;
+    }
+    return ignored;
   }
 
   // Header fields are read from the bytes on demand: cheaper than storing them per datagram.
@@ -121,15 +151,6 @@ export class StunMessage {
       this.#transactionId = this.classic ? this.bytes.subarray(4, 20) : this.bytes.subarray(8, 20);
     }
     return this.#transactionId;
-  }
-
-  // Offset just past the plain attributes.
-  #plainEnd(): number {
-    const bits = this.#starts;
-    if (bits < 0) return ~bits;
-    if (bits === 0) return 20;
-    const o = 20 + ((31 - Math.clz32(bits)) << 2);
-    return (o + ((this.bytes[o + 2]! << 8) | this.bytes[o + 3]!) + 7) & ~3;
   }
 
   /** Offset of the first indexed attribute of `type` (its type field), or -1. */
@@ -174,19 +195,87 @@ export class StunMessage {
 
   /** Every indexed attribute in wire order. */
   *attributes(): Generator<RawAttribute, void, undefined> {
+    for (let o = this.firstAttribute(); o >= 0; o = this.nextAttribute(o)) {
+      yield { type: this.attributeType(o), value: this.attributeValue(o), offset: o };
+    }
+  }
+
+  // ---- cursor ----
+  //
+  // A callback-free walk over the same attributes, in the same order, as `forEachAttribute`:
+  //
+  //   for (let o = m.firstAttribute(); o >= 0; o = m.nextAttribute(o)) {
+  //     use(m.attributeType(o), m.attributeLength(o)); // value at o + 4
+  //   }
+  //
+  // A cursor is a plain number (the attribute's offset), so the walk allocates nothing and
+  // the four methods are small enough for the JIT to inline into the caller's loop, where a
+  // callback per attribute is a call that cannot be (`forEachAttribute`'s one call site sees
+  // every caller's function).
+
+  /**
+   * Offset (type field) of the first indexed attribute, or -1 when there is none. With
+   * {@link StunMessage.nextAttribute}, visits what {@link StunMessage.forEachAttribute} visits.
+   */
+  firstAttribute(): number {
+    // A plain attribute, if there is one, starts right after the header: a bit set (bit 0)
+    // or a TLV chain (only used when there are plain attributes) is then non-zero.
+    if (this.#starts !== 0) return 20;
+    const mi = this.#mi;
+    if (mi >= 0) return mi;
+    const mi256 = this.#mi256;
+    return mi256 >= 0 ? mi256 : this.#fp;
+  }
+
+  /**
+   * Offset of the indexed attribute after the one at `offset`, or -1 after the last: the
+   * plain attributes in wire order, then MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and
+   * FINGERPRINT (the attributes ignored after an integrity attribute are skipped, as in
+   * {@link StunMessage.forEachAttribute}). `offset` must come from
+   * {@link StunMessage.firstAttribute} or this method; for any other number the result is
+   * unspecified, but always -1 or greater than `offset`, so a loop over it ends.
+   */
+  nextAttribute(offset: number): number {
+    const bits = this.#starts;
+    if (bits >= 0) {
+      // The plain starts above this one. An integrity attribute or FINGERPRINT has no bit
+      // and follows every plain attribute, so for it (and offsets past 136) there are none.
+      const k = (offset - 20) >>> 2;
+      if (k < 29) {
+        const rest = bits & (-2 << k);
+        if (rest !== 0) return 20 + ((31 - Math.clz32(rest & -rest)) << 2);
+      }
+    } else if (offset >= 20 && offset < ~bits) {
+      const b = this.bytes;
+      const next = (offset + ((b[offset + 2]! << 8) | b[offset + 3]!) + 7) & ~3;
+      if (next < ~bits) return next;
+    }
+    // Past the plain attributes: the first of MI, MI-SHA256, FP (in that wire order, each
+    // -1 when absent) that lies beyond `offset`.
+    const mi = this.#mi;
+    if (offset < mi) return mi;
+    const mi256 = this.#mi256;
+    if (offset < mi256) return mi256;
+    const fp = this.#fp;
+    return offset < fp ? fp : -1;
+  }
+
+  /** Type of the attribute at `offset` (from {@link StunMessage.firstAttribute}/`nextAttribute`). */
+  attributeType(offset: number): number {
     const b = this.bytes;
-    const end = this.#plainEnd();
-    for (let o = 20; o < end; ) {
-      const len = (b[o + 2]! << 8) | b[o + 3]!;
-      yield { type: (b[o]! << 8) | b[o + 1]!, value: b.subarray(o + 4, o + 4 + len), offset: o };
-      o = (o + len + 7) & ~3;
-    }
-    // The integrity attributes and FINGERPRINT can only appear in this order.
-    for (const o of [this.#mi, this.#mi256, this.#fp]) {
-      if (o < 0) continue;
-      const len = (b[o + 2]! << 8) | b[o + 3]!;
-      yield { type: (b[o]! << 8) | b[o + 1]!, value: b.subarray(o + 4, o + 4 + len), offset: o };
-    }
+    return (b[offset]! << 8) | b[offset + 1]!;
+  }
+
+  /** Value length (without padding) of the attribute at `offset`; the value starts at `offset + 4`. */
+  attributeLength(offset: number): number {
+    const b = this.bytes;
+    return (b[offset + 2]! << 8) | b[offset + 3]!;
+  }
+
+  /** A view (no copy) of the value of the attribute at `offset`. */
+  attributeValue(offset: number): Uint8Array {
+    const b = this.bytes;
+    return b.subarray(offset + 4, offset + 4 + ((b[offset + 2]! << 8) | b[offset + 3]!));
   }
 
   /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
@@ -218,76 +307,56 @@ export class StunMessage {
 
   // ---- addresses ----
 
-  #address(type: number, xor: boolean): SocketAddress | undefined {
-    const v = this.get(type);
-    if (v === undefined) return undefined;
-    return readAddress(v, xor ? this.bytes.subarray(4, HEADER_LENGTH) : undefined);
-  }
-
-  #addresses(type: number, xor: boolean): SocketAddress[] {
-    const key = xor ? this.bytes.subarray(4, HEADER_LENGTH) : undefined;
-    const out: SocketAddress[] = [];
-    for (const v of this.getAll(type)) {
-      const a = readAddress(v, key);
-      if (a !== undefined) out.push(a);
-    }
-    return out;
-  }
-
   /** XOR-MAPPED-ADDRESS (RFC 8489 §14.2). */
   xorMappedAddress(): SocketAddress | undefined {
-    return this.#address(AttrType.XorMappedAddress, true);
+    return address(this, AttrType.XorMappedAddress, true);
   }
   /** MAPPED-ADDRESS (RFC 8489 §14.1). */
   mappedAddress(): SocketAddress | undefined {
-    return this.#address(AttrType.MappedAddress, false);
+    return address(this, AttrType.MappedAddress, false);
   }
   /** ALTERNATE-SERVER (RFC 8489 §14.15). */
   alternateServer(): SocketAddress | undefined {
-    return this.#address(AttrType.AlternateServer, false);
+    return address(this, AttrType.AlternateServer, false);
   }
   /** RESPONSE-ORIGIN (RFC 5780 §7.3). */
   responseOrigin(): SocketAddress | undefined {
-    return this.#address(AttrType.ResponseOrigin, false);
+    return address(this, AttrType.ResponseOrigin, false);
   }
   /** OTHER-ADDRESS (RFC 5780 §7.4). */
   otherAddress(): SocketAddress | undefined {
-    return this.#address(AttrType.OtherAddress, false);
+    return address(this, AttrType.OtherAddress, false);
   }
   /** The first XOR-PEER-ADDRESS (RFC 8656 §18.3). */
   xorPeerAddress(): SocketAddress | undefined {
-    return this.#address(AttrType.XorPeerAddress, true);
+    return address(this, AttrType.XorPeerAddress, true);
   }
   /** Every well-formed XOR-PEER-ADDRESS (CreatePermission may carry several, RFC 8656 §9.1). */
   xorPeerAddresses(): SocketAddress[] {
-    return this.#addresses(AttrType.XorPeerAddress, true);
+    return addresses(this, AttrType.XorPeerAddress, true);
   }
   /** The first XOR-RELAYED-ADDRESS (RFC 8656 §18.5). */
   xorRelayedAddress(): SocketAddress | undefined {
-    return this.#address(AttrType.XorRelayedAddress, true);
+    return address(this, AttrType.XorRelayedAddress, true);
   }
   /** Every well-formed XOR-RELAYED-ADDRESS (a dual-stack allocation has two, RFC 8656 §7.3). */
   xorRelayedAddresses(): SocketAddress[] {
-    return this.#addresses(AttrType.XorRelayedAddress, true);
+    return addresses(this, AttrType.XorRelayedAddress, true);
   }
 
   // ---- text ----
 
-  #text(type: number): string | undefined {
-    const v = this.get(type);
-    return v === undefined ? undefined : parseText(v);
-  }
   /** USERNAME (RFC 8489 §14.3); undefined when longer than 763 bytes or not UTF-8. */
   username(): string | undefined {
-    return this.#text(AttrType.Username);
+    return text(this, AttrType.Username);
   }
   /** REALM (RFC 8489 §14.9). */
   realm(): string | undefined {
-    return this.#text(AttrType.Realm);
+    return text(this, AttrType.Realm);
   }
   /** NONCE (RFC 8489 §14.10). See {@link parseNonceCookie} for the security-feature prefix. */
   nonce(): string | undefined {
-    return this.#text(AttrType.Nonce);
+    return text(this, AttrType.Nonce);
   }
   /** The RFC 8489 nonce cookie at the start of NONCE (security features), if there is one. */
   nonceCookie(): NonceCookie | undefined {
@@ -296,7 +365,7 @@ export class StunMessage {
   }
   /** SOFTWARE (RFC 8489 §14.14). */
   software(): string | undefined {
-    return this.#text(AttrType.Software);
+    return text(this, AttrType.Software);
   }
   /** ALTERNATE-DOMAIN (RFC 8489 §14.16). */
   alternateDomain(): string | undefined {
@@ -357,16 +426,9 @@ export class StunMessage {
 
   // ---- ICE (RFC 8445 §16.1) ----
 
-  #uint32(type: number): number | undefined {
-    const o = this.offsetOf(type);
-    if (o < 0) return undefined;
-    const b = this.bytes;
-    if (b[o + 2] !== 0 || b[o + 3] !== 4) return undefined;
-    return ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
-  }
   /** PRIORITY. */
   priority(): number | undefined {
-    return this.#uint32(AttrType.Priority);
+    return uint32(this, AttrType.Priority);
   }
   /** USE-CANDIDATE present (any value length is tolerated; it is a flag). */
   useCandidate(): boolean {
@@ -409,7 +471,7 @@ export class StunMessage {
   }
   /** LIFETIME in seconds. */
   lifetime(): number | undefined {
-    return this.#uint32(AttrType.Lifetime);
+    return uint32(this, AttrType.Lifetime);
   }
   /** DATA: a view of the payload. */
   data(): Uint8Array | undefined {
@@ -449,4 +511,41 @@ export class StunMessage {
     const v = this.get(AttrType.Icmp);
     return v === undefined ? undefined : parseIcmp(v);
   }
+}
+
+// Helpers for the getters, outside the class: a private method (`#name()`) would give every
+// message a hidden "brand" slot, one more word to allocate per datagram.
+
+function address(m: StunMessage, type: number, xor: boolean): SocketAddress | undefined {
+  const v = m.get(type);
+  if (v === undefined) return undefined;
+  return readAddress(v, xor ? m.bytes.subarray(4, HEADER_LENGTH) : undefined);
+}
+
+function addresses(m: StunMessage, type: number, xor: boolean): SocketAddress[] {
+  const key = xor ? m.bytes.subarray(4, HEADER_LENGTH) : undefined;
+  const out: SocketAddress[] = [];
+  for (const v of m.getAll(type)) {
+    const a = readAddress(v, key);
+    if (a !== undefined) out.push(a);
+  }
+  return out;
+}
+
+function text(m: StunMessage, type: number): string | undefined {
+  const v = m.get(type);
+  return v === undefined ? undefined : parseText(v);
+}
+
+function uint32(m: StunMessage, type: number): number | undefined {
+  const o = m.offsetOf(type);
+  if (o < 0) return undefined;
+  const b = m.bytes;
+  if (b[o + 2] !== 0 || b[o + 3] !== 4) return undefined;
+  return ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
+}
+
+/** Where the plain attributes end: the first of MI, MI-SHA256, FP present, else the end. */
+function tailStart(mi: number, mi256: number, fp: number, n: number): number {
+  return mi >= 0 ? mi : mi256 >= 0 ? mi256 : fp >= 0 ? fp : n;
 }
