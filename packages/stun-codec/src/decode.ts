@@ -130,7 +130,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   // by a second pass from there, only when there is one: a call inside this loop (to grow a
   // list) would make TurboFan reload the byte array's length and base on every iteration.
   let firstUnknown = -1;
-  // Bit k: a plain attribute starts at 20 + 4k (see StunMessage). Computed off the chain of
+  // Bit 34 - o/4: a plain attribute starts at o (see StunMessage). Computed off the chain of
   // dependent length reads this loop is bound by, so it costs next to nothing here, and it
   // lets walks and lookups visit the attributes without re-reading that chain.
   let starts = 0;
@@ -141,9 +141,12 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   // type numbers) tells the JIT that offsets stay below 2^17, so `off + 1` .. `off + 4` need
   // no overflow checks.
   let off = 20;
+  // The type and value length at `off`; after the loop, those of the first tail attribute.
+  let type = 0;
+  let alen = 0;
   for (; off < n; ) {
-    const type = (bytes[off]! << 8) | bytes[off + 1]!;
-    const alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
+    type = (bytes[off]! << 8) | bytes[off + 1]!;
+    alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
     if (off + 4 + alen > n) return fail('attribute-overrun', off, type, alen);
     if (type < 32) {
       // MESSAGE-INTEGRITY (0x0008) or MESSAGE-INTEGRITY-SHA256 (0x001C): on to the tail.
@@ -152,8 +155,8 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
     } else if (type < 0x8000) {
       if ((type >= 64 || ((0xf5 >>> (type - 32)) & 1) === 0) && firstUnknown < 0) firstUnknown = off;
     } else if (type === 0x8028 /* FINGERPRINT */) break;
-    // Thirty bits, for starts below 140; a later start makes it -1 for good (-1 | x is -1).
-    starts |= off < 140 ? 1 << ((off - 20) >>> 2) : -1;
+    // Bits 29 (offset 20) down to 1 (offset 132); a later start makes it -1 for good.
+    starts |= off <= 132 ? 1 << (34 - (off >>> 2)) : -1;
     off = (off + alen + 7) & 0x1fffc;
   }
   const end = off;
@@ -161,8 +164,37 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   let mi256 = -1;
   let fp = -1;
   if (off < n) {
-    // `off` is the first integrity attribute or FINGERPRINT, already bounds-checked.
-    let state = 0;
+    // `off` is the first MI, MI-SHA256 or FINGERPRINT (`type`, `alen`), bounds-checked. The
+    // usual tails (each of the three at most once, in that order, nothing else) are checked
+    // here straight through, without a loop; anything else ends in the general loop below.
+    if (type === 0x0008 /* MESSAGE-INTEGRITY */) {
+      mi = off;
+      off = (off + alen + 7) & 0x1fffc;
+      if (off < n) {
+        type = (bytes[off]! << 8) | bytes[off + 1]!;
+        alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
+        if (off + 4 + alen > n) return fail('attribute-overrun', off, type, alen);
+      }
+    }
+    if (off < n && type === 0x001c /* MESSAGE-INTEGRITY-SHA256 */) {
+      mi256 = off;
+      off = (off + alen + 7) & 0x1fffc;
+      if (off < n) {
+        type = (bytes[off]! << 8) | bytes[off + 1]!;
+        alen = (bytes[off + 2]! << 8) | bytes[off + 3]!;
+        if (off + 4 + alen > n) return fail('attribute-overrun', off, type, alen);
+      }
+    }
+    if (off < n && type === 0x8028 /* FINGERPRINT */) {
+      fp = off;
+      off = (off + alen + 7) & 0x1fffc;
+      if (off < n) return fail('after-fingerprint', off, 0, 0);
+    }
+  }
+  if (off < n) {
+    // Something the integrity attributes do not allow after them (RFC 8489 §14.5–§14.7),
+    // at `off`, bounds-checked. From here on one attribute at a time, by state.
+    let state = mi256 >= 0 ? AFTER_MI256 : AFTER_MI;
     for (;;) {
       const type = (bytes[off]! << 8) | bytes[off + 1]!;
       const next = (off + ((bytes[off + 2]! << 8) | bytes[off + 3]!) + 7) & 0x1fffc;
@@ -172,9 +204,6 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
       } else if (type === 0x001c /* MESSAGE-INTEGRITY-SHA256 */ && state < AFTER_MI256) {
         mi256 = off;
         state = AFTER_MI256;
-      } else if (type === 0x0008 /* MESSAGE-INTEGRITY */ && state < AFTER_MI) {
-        mi = off;
-        state = AFTER_MI;
       } else if (options !== undefined && options.afterIntegrity === 'reject') {
         return fail('after-integrity', off, type, 0);
       }

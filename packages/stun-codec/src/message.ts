@@ -54,20 +54,31 @@ export interface RawAttribute {
  * than the ones allowed there are not indexed at all (RFC 8489 §14.5, §14.6).
  */
 export class StunMessage {
+  // Field declarations and their JIT. A class field declared without a value is first set
+  // to `undefined` (ES2022 [[Define]] semantics), and a field that has held `undefined` and
+  // then a number or a Uint8Array is "any value" to V8: every read checks what it got (a
+  // small-integer test, a map check). So `bytes`, read on every step of every walk, is
+  // `declare`d (no emitted definition: the constructor creates it, and V8 then knows it holds
+  // a Uint8Array), and the private offsets start as 0, so they are small-integer fields from
+  // the first store on. (`unknownRequired` is read once per message, if at all: a typed
+  // field would only move a map check into decode.)
+
   /** The datagram (the caller's bytes, not a copy). */
-  readonly bytes: Uint8Array;
+  declare readonly bytes: Uint8Array;
   /** Comprehension-required attribute types this codec does not know, each once (for a 420). */
   readonly unknownRequired: readonly number[];
   // Where the plain attributes (those before the first MI / MI-SHA256 / FINGERPRINT) start.
-  // When they all start below offset 140: a bit set, bit k for an attribute at 20 + 4k (at
-  // most 30 bits, a small integer on every V8). Otherwise ~end, with end the offset of
+  // When they all start at offsets 20..132: a bit set, bit 34 - o/4 for an attribute at o
+  // (bits 29 down to 1, a small integer on every V8). Highest bit first is wire order, and
+  // `bits << (o/4 - 2)` keeps exactly the starts after o, so `Math.clz32` of it is the
+  // distance to the next one (see `nextAttribute`). Otherwise ~end, with end the offset of
   // the first MI / MI-SHA256 / FINGERPRINT or the message length: walk the TLV chain to it.
-  readonly #starts: number;
+  readonly #starts: number = 0;
   // Offsets (type field) of MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, FINGERPRINT, or -1.
-  readonly #mi: number;
-  readonly #mi256: number;
-  readonly #fp: number;
-  #transactionId: Uint8Array | undefined;
+  readonly #mi: number = 0;
+  readonly #mi256: number = 0;
+  readonly #fp: number = 0;
+  #transactionId: Uint8Array | undefined = undefined;
 
   /** @internal Use {@link decode}. */
   constructor(
@@ -84,7 +95,6 @@ export class StunMessage {
     this.#mi = mi;
     this.#mi256 = mi256;
     this.#fp = fp;
-    this.#transactionId = undefined;
   }
 
   /**
@@ -161,8 +171,11 @@ export class StunMessage {
     const b = this.bytes;
     let bits = this.#starts;
     if (bits >= 0) {
-      for (; bits !== 0; bits &= bits - 1) {
-        const o = 20 + ((31 - Math.clz32(bits & -bits)) << 2);
+      while (bits !== 0) {
+        // Highest bit first (wire order): bit 31 - z is the attribute at 4z + 12.
+        const z = Math.clz32(bits);
+        bits &= 0x7fffffff >>> z;
+        const o = (z << 2) + 12;
         if (((b[o]! << 8) | b[o + 1]!) === type) return o;
       }
       return -1;
@@ -236,15 +249,15 @@ export class StunMessage {
    * unspecified, but always -1 or greater than `offset`, so a loop over it ends.
    */
   nextAttribute(offset: number): number {
-    const bits = this.#starts;
+    const bits = this.#starts | 0;
     if (bits >= 0) {
-      // The plain starts above this one. An integrity attribute or FINGERPRINT has no bit
-      // and follows every plain attribute, so for it (and offsets past 136) there are none.
-      const k = (offset - 20) >>> 2;
-      if (k < 29) {
-        const rest = bits & (-2 << k);
-        if (rest !== 0) return 20 + ((31 - Math.clz32(rest & -rest)) << 2);
-      }
+      // The plain starts after this one: shifting left by o/4 - 2 drops the bits of the
+      // starts up to o (bit 34 - o/4 lands on bit 32) and moves the one at o' to bit
+      // 32 - (o' - o)/4, so o' = o + 4 + 4 * clz32. Three operations on the chain from one
+      // offset to the next. An integrity attribute or FINGERPRINT has no bit and follows
+      // every plain attribute, so for it (and offsets past 132) there are none.
+      const later = offset < 136 ? bits << ((offset >>> 2) - 2) : 0;
+      if (later !== 0) return offset + 4 + (Math.clz32(later) << 2);
     } else if (offset >= 20 && offset < ~bits) {
       const b = this.bytes;
       const next = (offset + ((b[offset + 2]! << 8) | b[offset + 3]!) + 7) & ~3;
@@ -252,30 +265,39 @@ export class StunMessage {
     }
     // Past the plain attributes: the first of MI, MI-SHA256, FP (in that wire order, each
     // -1 when absent) that lies beyond `offset`.
-    const mi = this.#mi;
+    // (`| 0`: small integers, so the caller's loop keeps the offset untagged.)
+    const mi = this.#mi | 0;
     if (offset < mi) return mi;
-    const mi256 = this.#mi256;
+    const mi256 = this.#mi256 | 0;
     if (offset < mi256) return mi256;
-    const fp = this.#fp;
+    const fp = this.#fp | 0;
     return offset < fp ? fp : -1;
   }
+
+  // The readers below take an attribute offset (from the cursor or `offsetOf`): a multiple of
+  // 4 below 2^17, which `& 0x1fffc` leaves as it is. The mask tells the JIT so, which spares
+  // an overflow check on each of `o + 1` .. `o + 3` (for other numbers the result is
+  // unspecified).
 
   /** Type of the attribute at `offset` (from {@link StunMessage.firstAttribute}/`nextAttribute`). */
   attributeType(offset: number): number {
     const b = this.bytes;
-    return (b[offset]! << 8) | b[offset + 1]!;
+    const o = offset & 0x1fffc;
+    return (b[o]! << 8) | b[o + 1]!;
   }
 
   /** Value length (without padding) of the attribute at `offset`; the value starts at `offset + 4`. */
   attributeLength(offset: number): number {
     const b = this.bytes;
-    return (b[offset + 2]! << 8) | b[offset + 3]!;
+    const o = offset & 0x1fffc;
+    return (b[o + 2]! << 8) | b[o + 3]!;
   }
 
   /** A view (no copy) of the value of the attribute at `offset`. */
   attributeValue(offset: number): Uint8Array {
     const b = this.bytes;
-    return b.subarray(offset + 4, offset + 4 + ((b[offset + 2]! << 8) | b[offset + 3]!));
+    const o = offset & 0x1fffc;
+    return b.subarray(o + 4, o + 4 + ((b[o + 2]! << 8) | b[o + 3]!));
   }
 
   /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
@@ -283,8 +305,11 @@ export class StunMessage {
     const b = this.bytes;
     let bits = this.#starts;
     if (bits >= 0) {
-      for (; bits !== 0; bits &= bits - 1) {
-        const o = 20 + ((31 - Math.clz32(bits & -bits)) << 2);
+      while (bits !== 0) {
+        // Highest bit first (wire order): bit 31 - z is the attribute at 4z + 12.
+        const z = Math.clz32(bits);
+        bits &= 0x7fffffff >>> z;
+        const o = (z << 2) + 12;
         fn((b[o]! << 8) | b[o + 1]!, o + 4, (b[o + 2]! << 8) | b[o + 3]!);
       }
     } else {
