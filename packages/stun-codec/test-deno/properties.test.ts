@@ -2,7 +2,7 @@
  * Property tests under Deno, whose V8 may be built with pointer compression (31-bit small
  * integers): the 16-number keyed-state arrays and the attribute-start bit set must work there
  * too. HMAC against noble's own `hmac`, CRC-32 against a bitwise reference, and walks and
- * lookups against a plain TLV walk.
+ * lookups against a plain TLV walk, and the attribute cursor against forEachAttribute.
  */
 import assert from 'node:assert/strict';
 import { crc32, decode, IntegrityKey, MessageBuilder } from '@natkit/stun-codec';
@@ -86,6 +86,43 @@ Deno.test('walks and lookups find every plain attribute where a plain TLV walk d
         for (const [type] of want) {
           assert.equal(r.message.offsetOf(type), want.find((w) => w[0] === type)![1] - 4);
         }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test('the attribute cursor visits what forEachAttribute visits, in the same order', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          type: fc.oneof(
+            fc.constantFrom(0x0008, 0x001c, 0x8028),
+            fc.constantFrom(0x0006, 0x0024, 0x8022, 0x8029),
+            fc.nat(0xffff),
+          ),
+          value: fc.uint8Array({ maxLength: 40, size: 'max' }),
+        }),
+        { maxLength: 14, size: 'max' },
+      ),
+      (attrs) => {
+        const b = new MessageBuilder().reset(1, 0, new Uint8Array(12));
+        for (const a of attrs) b.addRaw(a.type, a.value);
+        const r = decode(b.view());
+        if (!r.ok) return;
+        const m = r.message;
+        const want: [number, number, number][] = [];
+        m.forEachAttribute((type, offset, len) => want.push([type, offset, len]));
+        const got: [number, number, number][] = [];
+        let prev = -1;
+        for (let o = m.firstAttribute(); o >= 0; o = m.nextAttribute(o)) {
+          assert.ok(o > prev);
+          got.push([m.attributeType(o), o + 4, m.attributeLength(o)]);
+          prev = o;
+        }
+        assert.deepEqual(got, want);
+        assert.equal(m.attributeCount, got.length);
       },
     ),
     { numRuns: 500 },
