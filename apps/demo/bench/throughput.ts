@@ -19,7 +19,7 @@ import { MessageBuilder, MessageClass, Method } from '@natkit/stun-codec';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const SOCKETS = 4;
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 32); // per socket
-type Kind = 'echo' | 'demo' | 'stun' | 'echo-copy-cb';
+type Kind = 'echo' | 'demo' | 'stun' | 'echo-copy-cb' | 'driver-echo';
 /**
  * With two or more CPUs (and `taskset`, from util-linux), every server runs on CPU 1 and the load
  * generator (this process) on CPU 0: otherwise the scheduler sometimes puts the loaded server
@@ -112,16 +112,22 @@ async function load(server: Server, seconds: number): Promise<{ rate: number; cp
   return { rate, cpuPerDatagram: (m1.cpu - m0.cpu) / Math.max(1, m1.datagrams - m0.datagrams) };
 }
 
-// The four servers start once and stay up (idle between windows); the load moves from one to
+// The servers start once and stay up (idle between windows); the load moves from one to
 // the next in short windows, in an order that reverses every round, so two windows compared in
 // one round are seconds apart and a neighbour's burst on this shared machine hits both alike.
 // The verdict is the median of the per-round ratios.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
-const kinds = ['echo', 'demo', 'stun', 'echo-copy-cb'] as const;
+const kinds = ['echo', 'demo', 'stun', 'echo-copy-cb', 'driver-echo'] as const;
 const started = new Map<Kind, Server>();
 for (const kind of kinds) started.set(kind, await startServer(kind));
-const results: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
-const cpu: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [] };
+const results: Record<Kind, number[]> = {
+  echo: [],
+  demo: [],
+  stun: [],
+  'echo-copy-cb': [],
+  'driver-echo': [],
+};
+const cpu: Record<Kind, number[]> = { echo: [], demo: [], stun: [], 'echo-copy-cb': [], 'driver-echo': [] };
 const ratios: number[] = [];
 /** Per round: echo's CPU per datagram / the demo's (paired, so a busy neighbour hits both). */
 const cpuRatios: number[] = [];
@@ -154,12 +160,15 @@ console.log(
   `  echo, copy + send callback      median ${f(median(results['echo-copy-cb'])).padStart(10)}   runs ${results['echo-copy-cb'].map(f).join(', ')}`,
 );
 console.log(
+  `  io-node running an echo machine  median ${f(median(results['driver-echo'])).padStart(10)}   runs ${results['driver-echo'].map(f).join(', ')}`,
+);
+console.log(
   `  ratio demo / echo                median ${median(ratios).toFixed(2).padStart(10)}   per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (goal ≥ 0.80)`,
 );
 // Server CPU per datagram is steadier than wall-clock rates on a shared machine: it is the
 // capacity each server would have with a core to itself.
 console.log('\nserver CPU per datagram (user + system, median), and the rate one core would sustain:');
-for (const kind of ['echo', 'echo-copy-cb', 'stun', 'demo'] as const) {
+for (const kind of ['echo', 'echo-copy-cb', 'driver-echo', 'stun', 'demo'] as const) {
   const c = median(cpu[kind]);
   console.log(`  ${kind.padEnd(14)} ${c.toFixed(1).padStart(7)} µs   ${f(1e6 / c).padStart(12)}`);
 }
