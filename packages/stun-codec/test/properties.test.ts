@@ -410,7 +410,7 @@ describe('properties', () => {
 
   it('walks and lookups find every plain attribute where a plain TLV walk does, short or long', () => {
     // Messages up to ~460 bytes: the index is a bit set while every plain attribute starts
-    // below offset 140, and the TLV chain after that; both must agree with this reference.
+    // at offsets up to 132, and the TLV chain after that; both must agree with this reference.
     const integrity = new Set([0x0008, 0x001c, 0x8028]);
     fc.assert(
       fc.property(
