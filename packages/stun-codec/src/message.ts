@@ -36,14 +36,16 @@ export interface RawAttribute {
  * A decoded STUN message. Holds the datagram view (never copied) and the attribute index
  * {@link decode} built in its one validating pass; typed getters parse values lazily.
  *
- * The index is allocation-free: the pass records how many attributes there are, where the
- * plain attributes end (the first MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 or
- * FINGERPRINT) and the offsets of those three. Lookups of other types walk the already
- * validated TLV chain up to that end, which for STUN-sized messages costs about what scanning
- * an offset array would, without allocating one per datagram (in a micro-benchmark on the
- * RFC 5769 request, growing that array cost more than the rest of decode; a typed-array
- * index costs more still). Every field is set in the constructor, in one order, so all
- * messages share one hidden class. The hot walks use literal type numbers and header size
+ * The index is allocation-free: the pass records where the plain attributes start (a bit
+ * set, or where they end when they reach past offset 132) and the offsets of
+ * MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT. Lookups and walks of the
+ * other types use the bit set, or walk the already validated TLV chain up to that end, which
+ * for STUN-sized messages costs about what scanning an offset array would, without
+ * allocating one per datagram (in a micro-benchmark on the RFC 5769 request, growing that
+ * array cost more than the rest of decode; a typed-array index costs more still). Counts are
+ * taken on demand. Every field is set in the constructor, in one order, so all messages
+ * share one hidden class, and a message is also its own `DecodeResult` (`ok`, `message`),
+ * so a decode allocates this one object. The hot walks use literal type numbers and header size
  * (named in comments) rather than the imported `AttrType`/`HEADER_LENGTH`: an imported
  * binding is a cell load plus a hole check on every use, and it kept the loop offset a
  * tagged Smi.
