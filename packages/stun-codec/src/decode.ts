@@ -134,6 +134,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   // dependent length reads this loop is bound by, so it costs next to nothing here, and it
   // lets walks and lookups visit the attributes without re-reading that chain.
   let starts = 0;
+  let last = 20;
   // Every attribute starts 4-aligned and n - 20 is a multiple of 4, so a value that ends
   // inside the message also has its padding inside, and 4 header bytes always remain.
   // Offsets step as `(off + alen + 7) & 0x1fffc`: once `off + 4 + alen <= n` holds (and
@@ -155,8 +156,10 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
     } else if (type < 0x8000) {
       if ((type >= 64 || ((0xf5 >>> (type - 32)) & 1) === 0) && firstUnknown < 0) firstUnknown = off;
     } else if (type === 0x8028 /* FINGERPRINT */) break;
-    // Bits 29 (offset 20) down to 1 (offset 132); a later start makes it -1 for good.
-    starts |= off <= 132 ? 1 << (34 - (off >>> 2)) : -1;
+    // Bits 29 (offset 20) down to 1 (offset 132). A later start sets a wrong bit (or none),
+    // but then `last` is past 132 and the bit set is not used.
+    starts |= 0x20000000 >>> ((off - 20) >>> 2);
+    last = off;
     off = (off + alen + 7) & 0x1fffc;
   }
   const end = off;
@@ -220,7 +223,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult
   return new StunMessage(
     bytes,
     firstUnknown < 0 ? NO_UNKNOWN : unknownRequired(bytes, firstUnknown, end),
-    starts >= 0 ? starts : ~end,
+    last <= 132 ? starts : ~end,
     mi,
     mi256,
     fp,
