@@ -250,7 +250,7 @@ function copyHotState(h: HotState): HotState {
 export class IceAgent implements Machine<IceEvent> {
   /**
    * Everything a check reads or writes, in one record that is the agent's first field. The
-   * record is allocated afresh when the peer first authenticates (see `#touch`), so the state of
+   * record is allocated afresh when the peer first authenticates (see `#rehome`), so the state of
    * the sessions that are busy sits together in memory, allocated at about the same time,
    * rather than scattered among the idle sessions created around each of them: with 100k
    * sessions and the busy ones spread among them at random, a check cost 1.25× what it costs
