@@ -259,7 +259,8 @@ export class StunMessage {
       // offset to the next. An integrity attribute or FINGERPRINT has no bit and follows
       // every plain attribute, so for it (and offsets past 132) there are none.
       const later = offset < 136 ? bits << ((offset >>> 2) - 2) : 0;
-      if (later !== 0) return offset + 4 + (Math.clz32(later) << 2);
+      // (`& 0x1fffc` leaves an attribute offset as it is and bounds the sum for the JIT.)
+      if (later !== 0) return (offset & 0x1fffc) + 4 + (Math.clz32(later) << 2);
     } else if (offset >= 20 && offset < ~bits) {
       const b = this.bytes;
       const next = (offset + ((b[offset + 2]! << 8) | b[offset + 3]!) + 7) & ~3;
