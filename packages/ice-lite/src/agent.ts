@@ -332,7 +332,11 @@ export class IceAgent implements Machine<IceEvent> {
     };
   }
 
-  /** Our current credentials, for the SDP (`a=ice-ufrag`, `a=ice-pwd`). */
+  /**
+   * Our current credentials, for the SDP (`a=ice-ufrag`, `a=ice-pwd`). Compare them by value:
+   * the first check the peer authenticates moves them to fresh memory (see `#rehome`), so the
+   * object returned afterwards is an equal one, not the same.
+   */
   get localCredentials(): IceCredentials {
     return this.#hot.local;
   }
