@@ -204,7 +204,9 @@ export class StunMessage {
   /** Views of the values of every `type` attribute, in wire order. */
   getAll(type: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (const a of this.attributes()) if (a.type === type) out.push(a.value);
+    for (let o = this.firstAttribute(); o >= 0; o = this.nextAttribute(o)) {
+      if (this.attributeType(o) === type) out.push(this.attributeValue(o));
+    }
     return out;
   }
 
@@ -305,32 +307,9 @@ export class StunMessage {
 
   /** Calls `fn(type, valueOffset, valueLength)` for every indexed attribute; allocates nothing. */
   forEachAttribute(fn: (type: number, valueOffset: number, valueLength: number) => void): void {
-    const b = this.bytes;
-    let bits = this.#starts;
-    if (bits >= 0) {
-      while (bits !== 0) {
-        // Highest bit first (wire order): bit 31 - z is the attribute at 4z + 12.
-        const z = Math.clz32(bits);
-        bits &= 0x7fffffff >>> z;
-        const o = (z << 2) + 12;
-        fn((b[o]! << 8) | b[o + 1]!, o + 4, (b[o + 2]! << 8) | b[o + 3]!);
-      }
-    } else {
-      const end = ~bits;
-      for (let o = 20; o < end; ) {
-        const len = (b[o + 2]! << 8) | b[o + 3]!;
-        fn((b[o]! << 8) | b[o + 1]!, o + 4, len);
-        o = (o + len + 7) & ~3;
-      }
+    for (let o = this.firstAttribute(); o >= 0; o = this.nextAttribute(o)) {
+      fn(this.attributeType(o), o + 4, this.attributeLength(o));
     }
-    const mi = this.#mi;
-    if (mi >= 0) fn(0x0008 /* MESSAGE-INTEGRITY */, mi + 4, (b[mi + 2]! << 8) | b[mi + 3]!);
-    const mi256 = this.#mi256;
-    if (mi256 >= 0) {
-      fn(0x001c /* MESSAGE-INTEGRITY-SHA256 */, mi256 + 4, (b[mi256 + 2]! << 8) | b[mi256 + 3]!);
-    }
-    const fp = this.#fp;
-    if (fp >= 0) fn(0x8028 /* FINGERPRINT */, fp + 4, (b[fp + 2]! << 8) | b[fp + 3]!);
   }
 
   // ---- addresses ----
