@@ -219,13 +219,8 @@ export class IceRouter implements Machine<RouterEvent> {
   #rehome(e: Entry): Entry {
     e.rehomed = true;
     const a = e.agent;
-    const ufrags = e.ufrags.map((u) =>
-      u === a.localCredentials.ufrag
-        ? a.localCredentials.ufrag
-        : u === a.previousCredentials?.ufrag
-          ? a.previousCredentials.ufrag
-          : u,
-    );
+    const current = [a.localCredentials.ufrag, a.previousCredentials?.ufrag];
+    const ufrags = e.ufrags.map((u) => current.find((c) => c === u) ?? u);
     let moved = e;
     if (!e.ready && e.heapIndex < 0 && a.mode === 'lite') {
       moved = newEntry(a, ufrags);
