@@ -3,12 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { StunClient } from '../src/client.ts';
 import { decodeSent, drainEvents, drainTransmits, SERVER, seededRandom } from './helpers.ts';
 
+/** A client with long-term credentials (RFC 8489 §9.2), seeded for repeatable transaction IDs. */
+function longTermClient(seed: number): StunClient {
+  return new StunClient({
+    random: seededRandom(seed),
+    credentials: { type: 'long-term', username: 'alice', password: 'wonderland' },
+  });
+}
+
 describe('StunClient against hostile or broken responses', () => {
   it('a 401 whose echoed attributes cannot fit in a retry fails the request instead of throwing', () => {
-    const client = new StunClient({
-      random: seededRandom(11),
-      credentials: { type: 'long-term', username: 'alice', password: 'wonderland' },
-    });
+    const client = longTermClient(11);
     const id = client.request(SERVER, 0);
     const req = decodeSent(drainTransmits(client)[0]);
     // PASSWORD-ALGORITHMS must be echoed verbatim (§9.2.5): ~64 KB of unknown algorithms plus
@@ -34,10 +39,7 @@ describe('StunClient against hostile or broken responses', () => {
 
 describe('StunClient with long-term credentials (RFC 8489 §9.2.5)', () => {
   it('discards a 400 without integrity: retransmissions continue, the request times out', () => {
-    const client = new StunClient({
-      random: seededRandom(12),
-      credentials: { type: 'long-term', username: 'alice', password: 'wonderland' },
-    });
+    const client = longTermClient(12);
     const id = client.request(SERVER, 0);
     const req = decodeSent(drainTransmits(client)[0]);
     const bad = new MessageBuilder()
