@@ -421,6 +421,19 @@ describe('builder buffers', () => {
     expect(view.length).toBe(28);
     expect(ok(view).priority()).toBe(1);
   });
+  it('hands out the same view for a same-sized message, and a new one once the buffer grew', () => {
+    const b = new MessageBuilder({ buffer: new Uint8Array(28) });
+    const first = b.reset(Method.Binding, MessageClass.Request, TID).addPriority(1).view();
+    expect(b.reset(Method.Binding, MessageClass.Request, TID).addPriority(2).view()).toBe(first);
+    expect(ok(first).priority()).toBe(2);
+    // Grow the buffer (a long message), then build a 28-byte message again: it lives in the
+    // new buffer, so the old view (over the caller's 28 bytes) must not come back.
+    b.reset(Method.Binding, MessageClass.Request, TID).addSoftware('x'.repeat(100));
+    const after = b.reset(Method.Binding, MessageClass.Request, TID).addPriority(3).view();
+    expect(after).not.toBe(first);
+    expect(after.length).toBe(28);
+    expect(ok(after).priority()).toBe(3);
+  });
   it('writes into the caller buffer when it fits', () => {
     const buf = new Uint8Array(256);
     const v = new MessageBuilder({ buffer: buf })
