@@ -36,6 +36,17 @@ export interface BindOptions<E> extends DriverOptions<E> {
 
 /** Bytes per copy slab; payloads above an eighth of it get a copy of their own. */
 const SLAB_SIZE = 64 * 1024;
+/** Copies of up to this many bytes are reused (STUN, ICE and most application datagrams). */
+const POOL_MAX_BYTES = 1500;
+/** Free copies kept per length: more than a burst's worth still in flight is left to the GC. */
+const POOL_DEPTH = 64;
+
+/**
+ * The default clock. `performance` is read once: on Node's global object it is an accessor
+ * (installed lazily), so naming it in the clock would call that getter on every datagram.
+ */
+const clock = performance;
+const performanceNow = (): number => clock.now();
 
 function familyOf(info: { family: string | number; address: string }): 'IPv4' | 'IPv6' {
   // Node 18.0-18.3 reported the family as a number; every other version as a string.
@@ -62,12 +73,11 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   #localForMachine: SocketAddress | undefined;
   /** The peer of a connected socket: datagrams to it are sent without an address (see `transmit`). */
   #remote: SocketAddress | undefined;
-  /** Where outgoing copies are carved from (see `#copy`). */
-  #slab = new ArrayBuffer(SLAB_SIZE);
-  #slabUsed = 0;
+  /** Where outgoing copies come from and go back to. */
+  readonly #copies = new CopyPool();
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
-    const { socket, keepSocketOpen = false, now = () => performance.now(), ...rest } = options;
+    const { socket, keepSocketOpen = false, now = performanceNow, ...rest } = options;
     super(machine, now, rest);
     this.socket = socket;
     this.#keepSocketOpen = keepSocketOpen;
@@ -158,25 +168,6 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
     this.#remote = { address: info.address, port: info.port, family: familyOf(info) };
   };
 
-  /**
-   * A private copy of an outgoing payload, carved from a slab: one view per datagram instead of
-   * a Buffer from node's pool through `Buffer.from`'s type dispatch. A region is never handed
-   * out twice (a full slab is replaced, not rewound), so a send still queued keeps its bytes.
-   */
-  #copy(payload: Uint8Array): Uint8Array {
-    const n = payload.byteLength;
-    if (n > SLAB_SIZE >>> 3) return payload.slice();
-    let used = this.#slabUsed;
-    if (used + n > SLAB_SIZE) {
-      this.#slab = new ArrayBuffer(SLAB_SIZE);
-      used = 0;
-    }
-    const copy = new Uint8Array(this.#slab, used, n);
-    copy.set(payload);
-    this.#slabUsed = (used + n + 7) & ~7;
-    return copy;
-  }
-
   protected yieldToIo(fn: () => void): unknown {
     return setImmediate(fn);
   }
@@ -187,10 +178,11 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
 
   protected transmit(payload: Uint8Array, destination: SocketAddress): void {
     // node:dgram may complete a send after this returns (and queues it while the socket binds),
-    // while the machine may reuse `payload` on its next call: send a private copy.
-    const copy = this.#copy(payload);
+    // while the machine may reuse `payload` on its next call: send a private copy. The send's
+    // completion hands it back to the pool.
+    const copy = this.#copies.take(payload);
     const bytes = copy.byteLength;
-    const done = sendCallback(this.core, destination, bytes);
+    const done = sendCallback(this.core, this.#copies, destination, copy);
     const remote = this.#remote;
     try {
       // A connected socket (handed in by the caller) sends only to its peer and must be given
@@ -206,21 +198,74 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
 }
 
 /**
- * The completion callback of one send (node:dgram reports send failures only through it). Made
- * by a factory rather than declared inline as `const done = ...`: an anonymous closure is all a
- * send needs, and transpilers that keep function names (esbuild's keepNames, as tsx runs the
- * sources) would otherwise call a naming helper (`Object.defineProperty`) on every datagram.
+ * The completion callback of one send. node:dgram reports send failures only through it, and
+ * calls it once it is done with the bytes (on the next tick for a send that went out at once),
+ * so it also returns the copy to the pool. Made by a factory rather than declared inline as
+ * `const done = ...`: an anonymous closure is all a send needs, and transpilers that keep
+ * function names (esbuild's keepNames, as tsx runs the sources) would otherwise call a naming
+ * helper (`Object.defineProperty`) on every datagram.
  */
 function sendCallback(
   core: {
     sendError(error: unknown, code: string | undefined, destination: SocketAddress, bytes: number): void;
   },
+  copies: CopyPool,
   destination: SocketAddress,
-  bytes: number,
+  copy: Uint8Array,
 ): (error: Error | null) => void {
   return (error) => {
-    if (error) core.sendError(error, errorCode(error), destination, bytes);
+    if (error) core.sendError(error, errorCode(error), destination, copy.byteLength);
+    copies.release(copy);
   };
+}
+
+/**
+ * Private copies of outgoing payloads. A copy node:dgram is done with (its send completed)
+ * goes back to a free list for its exact length, so a server answering same-sized datagrams
+ * reuses a handful of copies: creating a typed array is a call into V8's runtime, and the
+ * costliest step of a send after the syscall. New copies are carved from a slab: one view per
+ * datagram instead of a Buffer from node's pool through `Buffer.from`'s type dispatch. A slab
+ * region is never handed out twice (a full slab is replaced, not rewound), and a copy is reused
+ * only after its send's callback, so a send still queued keeps its bytes.
+ */
+class CopyPool {
+  #slab = new ArrayBuffer(SLAB_SIZE);
+  #slabUsed = 0;
+  /** Free copies by exact length (the index), up to {@link POOL_MAX_BYTES}. */
+  readonly #free: (Uint8Array[] | undefined)[] = new Array(POOL_MAX_BYTES + 1).fill(undefined);
+
+  take(payload: Uint8Array): Uint8Array {
+    const n = payload.byteLength;
+    const copy = n <= POOL_MAX_BYTES ? this.#free[n]?.pop() : undefined;
+    if (copy === undefined) return this.#carve(payload);
+    copy.set(payload);
+    return copy;
+  }
+
+  release(copy: Uint8Array): void {
+    const n = copy.byteLength;
+    if (n > POOL_MAX_BYTES) return;
+    let free = this.#free[n];
+    if (free === undefined) {
+      free = [];
+      this.#free[n] = free;
+    }
+    if (free.length < POOL_DEPTH) free.push(copy);
+  }
+
+  #carve(payload: Uint8Array): Uint8Array {
+    const n = payload.byteLength;
+    if (n > SLAB_SIZE >>> 3) return payload.slice();
+    let used = this.#slabUsed;
+    if (used + n > SLAB_SIZE) {
+      this.#slab = new ArrayBuffer(SLAB_SIZE);
+      used = 0;
+    }
+    const copy = new Uint8Array(this.#slab, used, n);
+    copy.set(payload);
+    this.#slabUsed = (used + n + 7) & ~7;
+    return copy;
+  }
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;

@@ -87,6 +87,51 @@ describe('datagrams', () => {
     expect(driver.stats.datagramsOut).toBe(64);
   });
 
+  it('reuses a copy only after its send completed (pooled copies of one size stay intact)', async () => {
+    // Three bursts of 40 same-sized datagrams from one rewritten buffer. The first two are
+    // queued together while the socket binds (no send has completed, so no copy may be shared
+    // between them); the third goes out once they arrived, on copies their sends gave back.
+    const shared = new Uint8Array(40);
+    let next = 0;
+    let until = 0;
+    const p = await peer();
+    const burst: Machine<never> = {
+      handleInput() {},
+      pollTransmit() {
+        if (next === until) return undefined;
+        shared.fill(next++);
+        return { destination: p.address, payload: shared };
+      },
+      pollTimeout: () => undefined,
+      handleTimeout() {},
+      pollEvent: () => undefined,
+    };
+    const driver = track(new UdpDriver(burst, { socket: createSocket('udp4') }));
+    const receive = async (n: number): Promise<number[]> => {
+      const seen: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const { data } = await p.next();
+        expect(data.every((b) => b === data[0])).toBe(true);
+        seen.push(data[0]!);
+      }
+      return seen.sort((a, b) => a - b);
+    };
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    driver.update(() => {
+      until = 40;
+    });
+    driver.update(() => {
+      until = 80;
+    });
+    expect(await receive(80)).toEqual(range(0, 80));
+    await sleep(10); // the send callbacks have run: their copies are back in the pool
+    driver.update(() => {
+      until = 120;
+    });
+    expect(await receive(40)).toEqual(range(80, 120));
+    expect(driver.stats).toMatchObject({ datagramsOut: 120, sendErrors: 0 });
+  });
+
   it('bindUdp sockets still resolve a host name through dns.lookup (literals skip it)', async () => {
     const p = await peer();
     const driver = track(await bindUdp(new OneShotMachine(), { address: '127.0.0.1' }));
