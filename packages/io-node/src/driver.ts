@@ -34,12 +34,16 @@ export interface BindOptions<E> extends DriverOptions<E> {
   now?: () => number;
 }
 
-/** Bytes per copy slab; payloads above an eighth of it get a copy of their own. */
+/** Bytes per copy slab (for copies too large to pool); above an eighth of it, a copy of their own. */
 const SLAB_SIZE = 64 * 1024;
 /** Copies of up to this many bytes are reused (STUN, ICE and most application datagrams). */
 const POOL_MAX_BYTES = 1500;
-/** Free copies kept per length: more than a burst's worth still in flight is left to the GC. */
-const POOL_DEPTH = 64;
+/**
+ * Free copies kept per length: more than a burst's worth still in flight is left to the GC.
+ * Bounds what the pool holds: at most 16 copies of each length up to 1500 bytes (18 MB if
+ * every length had been in flight 16 times over; a server's few reply sizes take a few KB).
+ */
+const POOL_DEPTH = 16;
 
 /**
  * The default clock. `performance` is read once: on Node's global object it is an accessor
@@ -220,13 +224,13 @@ function sendCallback(
 }
 
 /**
- * Private copies of outgoing payloads. A copy node:dgram is done with (its send completed)
- * goes back to a free list for its exact length, so a server answering same-sized datagrams
- * reuses a handful of copies: creating a typed array is a call into V8's runtime, and the
- * costliest step of a send after the syscall. New copies are carved from a slab: one view per
- * datagram instead of a Buffer from node's pool through `Buffer.from`'s type dispatch. A slab
- * region is never handed out twice (a full slab is replaced, not rewound), and a copy is reused
- * only after its send's callback, so a send still queued keeps its bytes.
+ * Private copies of outgoing payloads. A copy of up to {@link POOL_MAX_BYTES} that node:dgram
+ * is done with (its send's callback ran) goes back to a free list for its exact length, so a
+ * server answering same-sized datagrams reuses a handful of copies instead of creating a typed
+ * array per datagram (a call into V8's runtime). Such copies get an ArrayBuffer of their own,
+ * so a pooled copy pins nothing else, and always off the JS heap (a small `new Uint8Array(n)`
+ * lives on it, and node would move it off on every send). Larger ones are carved from a slab
+ * that is never rewound (a full one is replaced), the largest are sliced.
  */
 class CopyPool {
   #slab = new ArrayBuffer(SLAB_SIZE);
@@ -255,6 +259,11 @@ class CopyPool {
 
   #carve(payload: Uint8Array): Uint8Array {
     const n = payload.byteLength;
+    if (n <= POOL_MAX_BYTES) {
+      const copy = new Uint8Array(new ArrayBuffer(n));
+      copy.set(payload);
+      return copy;
+    }
     if (n > SLAB_SIZE >>> 3) return payload.slice();
     let used = this.#slabUsed;
     if (used + n > SLAB_SIZE) {
