@@ -78,7 +78,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   /** The peer of a connected socket: datagrams to it are sent without an address (see `transmit`). */
   #remote: SocketAddress | undefined;
   /** Where outgoing copies come from and go back to. */
-  readonly #copies = new CopyPool();
+  readonly #copies = new CopyPool(this.core);
 
   constructor(machine: M, options: UdpDriverOptions<EventOf<M>>) {
     const { socket, keepSocketOpen = false, now = performanceNow, ...rest } = options;
@@ -183,87 +183,102 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   protected transmit(payload: Uint8Array, destination: SocketAddress): void {
     // node:dgram may complete a send after this returns (and queues it while the socket binds),
     // while the machine may reuse `payload` on its next call: send a private copy. The send's
-    // completion hands it back to the pool.
-    const copy = this.#copies.take(payload);
-    const bytes = copy.byteLength;
-    const done = sendCallback(this.core, this.#copies, destination, copy);
+    // completion callback hands it back to the pool.
+    const out = this.#copies.take(payload, destination);
     const remote = this.#remote;
     try {
       // A connected socket (handed in by the caller) sends only to its peer and must be given
       // no address; any other destination fails with ERR_SOCKET_DGRAM_IS_CONNECTED.
       if (remote !== undefined && remote.port === destination.port && remote.address === destination.address)
-        this.socket.send(copy, done);
-      else this.socket.send(copy, destination.port, destination.address, done);
+        this.socket.send(out.bytes, out.done);
+      else this.socket.send(out.bytes, destination.port, destination.address, out.done);
     } catch (error) {
       // Synchronous failures: socket closed (ERR_SOCKET_DGRAM_NOT_RUNNING), bad port, ...
-      this.core.sendError(error, errorCode(error), destination, bytes);
+      // (node calls no callback then, so `out` is not reused: the GC takes it.)
+      this.core.sendError(error, errorCode(error), destination, out.bytes.byteLength);
     }
   }
 }
 
+interface SendErrorSink {
+  sendError(error: unknown, code: string | undefined, destination: SocketAddress, bytes: number): void;
+}
+
 /**
- * The completion callback of one send. node:dgram reports send failures only through it, and
- * calls it once it is done with the bytes (on the next tick for a send that went out at once),
- * so it also returns the copy to the pool. Made by a factory rather than declared inline as
- * `const done = ...`: an anonymous closure is all a send needs, and transpilers that keep
- * function names (esbuild's keepNames, as tsx runs the sources) would otherwise call a naming
- * helper (`Object.defineProperty`) on every datagram.
+ * One outgoing copy and the completion callback of its send. node:dgram reports send failures
+ * only through that callback, and calls it once it is done with the bytes (on the next tick for
+ * a send that went out at once), so the callback also hands the copy back to its pool. A pooled
+ * copy keeps its callback, so a send in steady state allocates neither bytes nor a closure.
+ * (The callback is made in the constructor rather than as a class field arrow: transpilers that
+ * keep function names, like esbuild's keepNames as tsx runs the sources, would otherwise call a
+ * naming helper each time one is made.)
  */
-function sendCallback(
-  core: {
-    sendError(error: unknown, code: string | undefined, destination: SocketAddress, bytes: number): void;
-  },
-  copies: CopyPool,
-  destination: SocketAddress,
-  copy: Uint8Array,
-): (error: Error | null) => void {
-  return (error) => {
-    if (error) core.sendError(error, errorCode(error), destination, copy.byteLength);
-    copies.release(copy);
-  };
+class Outgoing {
+  /** Where the current send goes (for its `send-error`). */
+  destination: SocketAddress;
+  readonly done: (error: Error | null) => void;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    destination: SocketAddress,
+    core: SendErrorSink,
+    pool: CopyPool | undefined,
+  ) {
+    this.destination = destination;
+    this.done = (error) => {
+      if (error) core.sendError(error, errorCode(error), this.destination, this.bytes.byteLength);
+      pool?.release(this);
+    };
+  }
 }
 
 /**
  * Private copies of outgoing payloads. A copy of up to {@link POOL_MAX_BYTES} that node:dgram
  * is done with (its send's callback ran) goes back to a free list for its exact length, so a
  * server answering same-sized datagrams reuses a handful of copies instead of creating a typed
- * array per datagram (a call into V8's runtime). Such copies get an ArrayBuffer of their own,
- * so a pooled copy pins nothing else, and always off the JS heap (a small `new Uint8Array(n)`
- * lives on it, and node would move it off on every send). Larger ones are carved from a slab
- * that is never rewound (a full one is replaced), the largest are sliced.
+ * array (a call into V8's runtime) and a callback per datagram. Such copies get an ArrayBuffer
+ * of their own, so a pooled copy pins nothing else, and always off the JS heap (a small
+ * `new Uint8Array(n)` lives on it, and node would move it off on every send). Larger ones are
+ * carved from a slab that is never rewound (a full one is replaced), the largest are sliced.
  */
 class CopyPool {
+  readonly #core: SendErrorSink;
   #slab = new ArrayBuffer(SLAB_SIZE);
   #slabUsed = 0;
   /** Free copies by exact length (the index), up to {@link POOL_MAX_BYTES}. */
-  readonly #free: (Uint8Array[] | undefined)[] = new Array(POOL_MAX_BYTES + 1).fill(undefined);
+  readonly #free: (Outgoing[] | undefined)[] = new Array(POOL_MAX_BYTES + 1).fill(undefined);
 
-  take(payload: Uint8Array): Uint8Array {
-    const n = payload.byteLength;
-    const copy = n <= POOL_MAX_BYTES ? this.#free[n]?.pop() : undefined;
-    if (copy === undefined) return this.#carve(payload);
-    copy.set(payload);
-    return copy;
+  constructor(core: SendErrorSink) {
+    this.#core = core;
   }
 
-  release(copy: Uint8Array): void {
-    const n = copy.byteLength;
-    if (n > POOL_MAX_BYTES) return;
+  take(payload: Uint8Array, destination: SocketAddress): Outgoing {
+    const n = payload.byteLength;
+    if (n > POOL_MAX_BYTES) return new Outgoing(this.#carve(payload), destination, this.#core, undefined);
+    const out = this.#free[n]?.pop();
+    if (out === undefined) {
+      const copy = new Uint8Array(new ArrayBuffer(n));
+      copy.set(payload);
+      return new Outgoing(copy, destination, this.#core, this);
+    }
+    out.bytes.set(payload);
+    out.destination = destination;
+    return out;
+  }
+
+  release(out: Outgoing): void {
+    const n = out.bytes.byteLength;
     let free = this.#free[n];
     if (free === undefined) {
       free = [];
       this.#free[n] = free;
     }
-    if (free.length < POOL_DEPTH) free.push(copy);
+    if (free.length < POOL_DEPTH) free.push(out);
   }
 
+  /** A copy too large to pool. */
   #carve(payload: Uint8Array): Uint8Array {
     const n = payload.byteLength;
-    if (n <= POOL_MAX_BYTES) {
-      const copy = new Uint8Array(new ArrayBuffer(n));
-      copy.set(payload);
-      return copy;
-    }
     if (n > SLAB_SIZE >>> 3) return payload.slice();
     let used = this.#slabUsed;
     if (used + n > SLAB_SIZE) {
