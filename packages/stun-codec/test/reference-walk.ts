@@ -1,6 +1,6 @@
 /**
- * An independent walk of a STUN message's attributes, straight from the bytes, for the cursor
- * and `forEachAttribute` tests (vitest and Deno import it; it imports nothing).
+ * Independent walks of a STUN message's attributes, straight from the bytes, for the cursor,
+ * `forEachAttribute` and lookup tests (vitest and Deno import them; this file imports nothing).
  */
 
 /** One attribute visit: its type, the offset of its value, and its value length. */
@@ -32,4 +32,17 @@ export function reference(bytes: Uint8Array): { visits: Visit[]; ignored: number
     else ignored++;
   }
   return { visits, ignored };
+}
+
+/** The plain attributes: every one before the first MESSAGE-INTEGRITY(-SHA256) or FINGERPRINT. */
+export function plainAttributes(bytes: Uint8Array): Visit[] {
+  const visits: Visit[] = [];
+  for (let o = 20; o < bytes.length; ) {
+    const type = (bytes[o]! << 8) | bytes[o + 1]!;
+    const len = (bytes[o + 2]! << 8) | bytes[o + 3]!;
+    if (type === 0x0008 || type === 0x001c || type === 0x8028) break;
+    visits.push([type, o + 4, len]);
+    o += 4 + ((len + 3) & ~3);
+  }
+  return visits;
 }
