@@ -1,5 +1,7 @@
 // The README's test command: set up the real peers, then lint, build, package checks,
-// the demo typecheck, every vitest suite and every Deno suite. Ends with one line `N passed, N failed`.
+// the demo typecheck, every vitest suite, every Deno suite, and the portable Deno suites under Bun
+// and in Chromium.
+// Ends with one line `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +47,8 @@ run('typecheck', 'pnpm', ['typecheck']);
 run('check:pkg', 'pnpm', ['check:pkg']);
 run('vitest', 'pnpm', ['test'], true);
 run('deno', 'pnpm', ['test:deno'], true);
+run('bun', 'pnpm', ['test:bun'], true);
+run('browser', 'pnpm', ['test:browser'], true);
 rmSync(tmp, { recursive: true, force: true });
 
 if (failures.length) console.log(`\nfailed: ${failures.join(', ')}`);
