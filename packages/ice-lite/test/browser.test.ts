@@ -11,15 +11,21 @@ describe('real browser: headless Chromium against our lite and full agents over 
   // Skipped only when the machine cannot host the test at all; the reason is printed.
   // Under CI (CI=1, set by .ci/run) such a machine is a failure instead: CI must run it.
   it.skipIf(reason !== undefined && !process.env.CI)(
-    `Chromium's iceConnectionState reaches connected (lite, then full)${reason ? ` (skipped: ${reason})` : ''}`,
+    `Chromium's iceConnectionState reaches connected (lite, full controlled, full controlling)${reason ? ` (skipped: ${reason})` : ''}`,
     () => {
       if (reason !== undefined) throw new Error(`CI cannot run the browser test: ${reason}`);
       // Chromium and the agent share a private network namespace with only loopback up.
-      const result = runInLoopbackNamespace<{ lite: Outcome; full: Outcome; error?: string }>(script, {
+      const result = runInLoopbackNamespace<{
+        lite: Outcome;
+        full: Outcome;
+        controlling: Outcome;
+        error?: string;
+      }>(script, {
         timeout: 100_000,
       });
       expect(result.error).toBeUndefined();
-      for (const [mode, outcome] of Object.entries({ lite: result.lite, full: result.full })) {
+      const outcomes = { lite: result.lite, full: result.full, controlling: result.controlling };
+      for (const [mode, outcome] of Object.entries(outcomes)) {
         expect(outcome.reason, mode).toBeUndefined();
         expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
         expect(outcome.browserStates, mode).toContain('connected');
@@ -28,11 +34,16 @@ describe('real browser: headless Chromium against our lite and full agents over 
         expect(outcome.selected?.remote, mode).toMatch(/^127\.0\.0\.1:\d+$/);
         expect(outcome.checksAnswered, mode).toBeGreaterThan(0);
         expect(outcome.errorsSent, mode).toBe(0);
+        // Chromium agrees a pair was nominated: its own nomination, or (controlling) ours.
+        expect(outcome.browserNominated, mode).toBe(true);
       }
       // The lite agent never sends a request; the full one checks Chromium too (RFC 8445 §7.2).
       expect(result.lite.checksSent).toBe(0);
       expect(result.full.checksSent).toBeGreaterThan(0);
       expect(result.full.agentEvents).toContain('state:completed');
+      // Controlling, our agent nominates (RFC 8445 §8.1.1) and Chromium, controlled, accepts it.
+      expect(result.controlling.checksSent).toBeGreaterThan(0);
+      expect(result.controlling.agentEvents).toContain('state:completed');
       // ICE restart is tested in netsim and unit tests, not here: after ICE, Chromium's DTLS
       // handshake against our fake fingerprint fails, and whether Chromium then completes a
       // restartIce() (it sometimes keeps using the old credentials, sometimes stops checking)

@@ -1,10 +1,12 @@
 /**
  * Real-browser interop: headless Chromium's RTCPeerConnection against our agents, over
- * 127.0.0.1 — first a lite agent (the SFU case), then a full agent in the controlled role.
+ * 127.0.0.1 — first a lite agent (the SFU case), then a full agent in the controlled role
+ * (Chromium offers and nominates), then a full agent in the controlling role (we offer, and
+ * Chromium, controlled, must accept our nomination).
  *
  * Run inside a private network namespace with only loopback (the vitest suite does this):
  *   unshare -n sh -c 'ip link set lo up && exec node --conditions=source --import tsx <this file>'
- * Prints one JSON line `{ lite: Outcome, full: Outcome }` on stdout. Chromium never leaves the
+ * Prints one JSON line `{ lite: Outcome, full: Outcome, controlling: Outcome }` on stdout. Chromium never leaves the
  * namespace.
  */
 import { bindUdp } from '@natkit/io-node';
@@ -28,13 +30,23 @@ export interface Outcome {
   checksSent: number;
   errorsSent: number;
   agentState?: string;
+  /** Chromium's stats show a succeeded candidate pair that is nominated (RFC 8445 §8). */
+  browserNominated?: boolean;
   /** What happened when, for diagnosing a failure. */
   timeline?: string[];
 }
 
 /** A minimal data-channel answer: just enough SDP for Chromium to run ICE against us. */
 function answerSdp(offer: string, agent: IceAgent): string {
-  const mid = /^a=mid:(\S+)/m.exec(offer)?.[1] ?? '0';
+  return dataChannelSdp(agent, /^a=mid:(\S+)/m.exec(offer)?.[1] ?? '0', 'passive');
+}
+
+/** The same as an offer, for when our agent initiates (and so controls, RFC 8445 §6.1.1). */
+function offerSdp(agent: IceAgent): string {
+  return dataChannelSdp(agent, '0', 'actpass');
+}
+
+function dataChannelSdp(agent: IceAgent, mid: string, setup: 'passive' | 'actpass'): string {
   const c = agent.localCandidates[0]!;
   // Any syntactically valid fingerprint: DTLS will fail after ICE (we do not do DTLS).
   const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 37) & 0xff).toString(16).padStart(2, '0'))
@@ -54,9 +66,98 @@ function answerSdp(offer: string, agent: IceAgent): string {
     `a=mid:${mid}`,
     ...ice,
     `a=fingerprint:sha-256 ${fingerprint}`,
-    'a=setup:passive',
+    `a=setup:${setup}`,
     'a=sctp-port:5000',
   ].join('\r\n')}\r\n`;
+}
+
+type Page = Awaited<ReturnType<Browser['newPage']>>;
+type Driver = Awaited<ReturnType<typeof bindUdp<IceAgent>>>;
+
+/** Waits in the page until Chromium's ICE connects (true) or fails or 30 s pass (false). */
+const waitConnected = async (): Promise<boolean> => {
+  const w = window as unknown as { pc: RTCPeerConnection };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const s = w.pc.iceConnectionState;
+    if (s === 'connected' || s === 'completed') return true;
+    if (s === 'failed') return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+};
+
+/** In the page: whether Chromium's stats list a succeeded, nominated candidate pair. */
+const nominatedInChromium = async (): Promise<boolean> => {
+  const w = window as unknown as { pc: RTCPeerConnection };
+  const report = await w.pc.getStats();
+  for (const s of report.values()) {
+    if (s.type === 'candidate-pair' && s.state === 'succeeded' && s.nominated === true) return true;
+  }
+  return false;
+};
+
+/** Gives the agent the ICE credentials and candidates of Chromium's description. */
+function takeRemote(driver: Driver, sdp: string): void {
+  const remote = parseIceDescription(sdp);
+  if (remote.ufrag === undefined || remote.pwd === undefined) {
+    throw new Error('description without ICE credentials');
+  }
+  driver.update((a) => {
+    a.setRemoteCredentials({ ufrag: remote.ufrag!, pwd: remote.pwd! });
+    for (const c of remote.candidates) a.addRemoteCandidate(c);
+    a.endOfRemoteCandidates();
+  });
+}
+
+/** Chromium offers (and controls); we answer. */
+async function chromiumOffers(page: Page, agent: IceAgent, driver: Driver): Promise<boolean> {
+  const offer = await page.evaluate(async () => {
+    const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
+    const pc = new RTCPeerConnection();
+    w.pc = pc;
+    w.states = [];
+    pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
+    pc.createDataChannel('natkit');
+    await pc.setLocalDescription(await pc.createOffer());
+    // Wait for gathering so the offer lists Chromium's loopback candidate (non-trickle).
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+      setTimeout(resolve, 3000);
+    });
+    return pc.localDescription!.sdp;
+  });
+  takeRemote(driver, offer);
+  await page.evaluate(
+    async (sdp) => {
+      const w = window as unknown as { pc: RTCPeerConnection };
+      await w.pc.setRemoteDescription({ type: 'answer', sdp });
+    },
+    answerSdp(offer, agent),
+  );
+  return page.evaluate(waitConnected);
+}
+
+/** We offer (and control); Chromium answers. */
+async function weOffer(page: Page, agent: IceAgent, driver: Driver): Promise<boolean> {
+  const answer = await page.evaluate(async (sdp) => {
+    const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
+    const pc = new RTCPeerConnection();
+    w.pc = pc;
+    w.states = [];
+    pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+      setTimeout(resolve, 3000);
+    });
+    return pc.localDescription!.sdp;
+  }, offerSdp(agent));
+  takeRemote(driver, answer);
+  return page.evaluate(waitConnected);
 }
 
 const describe = (e: IceEvent): string =>
@@ -66,9 +167,14 @@ const describe = (e: IceEvent): string =>
       ? `selected:${e.local.address.address}:${e.local.address.port}->${e.remote.address.address}:${e.remote.address.port}`
       : e.type;
 
-async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcome> {
-  // Against Chromium (the offerer, controlling) a full agent is controlled (RFC 8445 §6.1.1).
-  const agent = new Agent(mode === 'lite' ? {} : { mode: 'full', role: 'controlled' });
+type Mode = 'lite' | 'full' | 'controlling';
+
+async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
+  // The initiator controls (RFC 8445 §6.1.1): against Chromium's offer a full agent is
+  // controlled; when we offer, ours controls and nominates.
+  const agent = new Agent(
+    mode === 'lite' ? {} : { mode: 'full', role: mode === 'controlling' ? 'controlling' : 'controlled' },
+  );
   const agentEvents: string[] = [];
   const t0 = performance.now();
   const timeline: string[] = [];
@@ -90,65 +196,31 @@ async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcom
       route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>natkit</title>' }),
     );
     await page.goto('http://localhost/');
-    const offer = await page.evaluate(async () => {
-      const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
-      const pc = new RTCPeerConnection();
-      w.pc = pc;
-      w.states = [];
-      pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
-      pc.createDataChannel('natkit');
-      await pc.setLocalDescription(await pc.createOffer());
-      // Wait for gathering so the offer lists Chromium's loopback candidate (non-trickle).
-      await new Promise<void>((resolve) => {
-        if (pc.iceGatheringState === 'complete') resolve();
-        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
-        setTimeout(resolve, 3000);
-      });
-      return pc.localDescription!.sdp;
-    });
-
-    const remote = parseIceDescription(offer);
-    if (remote.ufrag === undefined || remote.pwd === undefined) {
-      throw new Error('offer without ICE credentials');
-    }
-    driver.update((a) => {
-      a.setRemoteCredentials({ ufrag: remote.ufrag!, pwd: remote.pwd! });
-      for (const c of remote.candidates) a.addRemoteCandidate(c);
-      a.endOfRemoteCandidates();
-    });
-
-    const reached = await page.evaluate(
-      async (sdp) => {
-        const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
-        await w.pc.setRemoteDescription({ type: 'answer', sdp });
-        const deadline = Date.now() + 30_000;
-        while (Date.now() < deadline) {
-          const s = w.pc.iceConnectionState;
-          if (s === 'connected' || s === 'completed') return true;
-          if (s === 'failed') return false;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        return false;
-      },
-      answerSdp(offer, agent),
-    );
-    // Chromium reports connected on its first successful check; its nominating check
-    // (USE-CANDIDATE) may arrive a moment later (seconds on a loaded machine). Up to 20 s.
-    for (let i = 0; i < 400 && reached && agent.selectedPair === undefined; i++) {
+    const reached =
+      mode === 'controlling' ? await weOffer(page, agent, driver) : await chromiumOffers(page, agent, driver);
+    // Chromium reports connected on its first successful check; the nominating check
+    // (USE-CANDIDATE, Chromium's or ours) may complete a moment later (seconds on a loaded
+    // machine). Up to 20 s for our agent to select, and for Chromium to see the pair nominated.
+    let browserNominated = false;
+    for (let i = 0; i < 400 && reached; i++) {
+      browserNominated = await page.evaluate(nominatedInChromium);
+      if (browserNominated && agent.selectedPair !== undefined) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     mark(`browser connected=${reached}, answered ${agent.stats.checksAnswered}`);
     const browserStates = await page.evaluate(() => (window as unknown as { states: string[] }).states);
     const sel = agent.selectedPair;
     const { checksAnswered, checksSent, errorsSent } = agent.stats;
+    const nominator = mode === 'controlling' ? 'we' : 'Chromium';
     return {
-      ok: reached && sel !== undefined,
+      ok: reached && sel !== undefined && browserNominated,
       ...(reached
-        ? sel === undefined
-          ? { reason: 'Chromium connected but never nominated a pair' }
+        ? sel === undefined || !browserNominated
+          ? { reason: `${nominator} never nominated a pair both sides agree on` }
           : {}
         : { reason: 'Chromium did not reach connected within 30 s' }),
       browserStates,
+      browserNominated,
       agentEvents,
       ...(sel
         ? {
@@ -170,15 +242,16 @@ async function scenario(browser: Browser, mode: 'lite' | 'full'): Promise<Outcom
   }
 }
 
-async function main(): Promise<{ lite: Outcome; full: Outcome }> {
+async function main(): Promise<{ lite: Outcome; full: Outcome; controlling: Outcome }> {
   const browser = await launchChromium();
   try {
     const lite = await scenario(browser, 'lite');
     const full = await scenario(browser, 'full');
-    return { lite, full };
+    const controlling = await scenario(browser, 'controlling');
+    return { lite, full, controlling };
   } finally {
     await browser.close();
   }
 }
 
-reportOutcome(main(), (outcome) => outcome.lite.ok && outcome.full.ok);
+reportOutcome(main(), (outcome) => outcome.lite.ok && outcome.full.ok && outcome.controlling.ok);
