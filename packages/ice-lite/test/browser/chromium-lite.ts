@@ -110,29 +110,43 @@ function takeRemote(driver: Driver, sdp: string): void {
   });
 }
 
+/** In the page: a fresh RTCPeerConnection as `window.pc`, its ICE states kept in `window.states`. */
+const openPeerConnection = () => {
+  const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
+  const pc = new RTCPeerConnection();
+  w.pc = pc;
+  w.states = [];
+  pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
+};
+
+/**
+ * In the page: the local description once gathering is complete, so that it lists Chromium's
+ * loopback candidate (non-trickle), or after 3 s.
+ */
+const gatheredDescription = async (): Promise<string> => {
+  const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+  await new Promise<void>((resolve) => {
+    if (pc.iceGatheringState === 'complete') resolve();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+    setTimeout(resolve, 3000);
+  });
+  return pc.localDescription!.sdp;
+};
+
 /** Chromium offers (and controls); we answer. */
 async function chromiumOffers(page: Page, agent: IceAgent, driver: Driver): Promise<boolean> {
-  const offer = await page.evaluate(async () => {
-    const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
-    const pc = new RTCPeerConnection();
-    w.pc = pc;
-    w.states = [];
-    pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
+  await page.evaluate(openPeerConnection);
+  await page.evaluate(async () => {
+    const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
     pc.createDataChannel('natkit');
     await pc.setLocalDescription(await pc.createOffer());
-    // Wait for gathering so the offer lists Chromium's loopback candidate (non-trickle).
-    await new Promise<void>((resolve) => {
-      if (pc.iceGatheringState === 'complete') resolve();
-      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
-      setTimeout(resolve, 3000);
-    });
-    return pc.localDescription!.sdp;
   });
+  const offer = await page.evaluate(gatheredDescription);
   takeRemote(driver, offer);
   await page.evaluate(
     async (sdp) => {
-      const w = window as unknown as { pc: RTCPeerConnection };
-      await w.pc.setRemoteDescription({ type: 'answer', sdp });
+      const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
     },
     answerSdp(offer, agent),
   );
@@ -141,22 +155,13 @@ async function chromiumOffers(page: Page, agent: IceAgent, driver: Driver): Prom
 
 /** We offer (and control); Chromium answers. */
 async function weOffer(page: Page, agent: IceAgent, driver: Driver): Promise<boolean> {
-  const answer = await page.evaluate(async (sdp) => {
-    const w = window as unknown as { pc: RTCPeerConnection; states: string[] };
-    const pc = new RTCPeerConnection();
-    w.pc = pc;
-    w.states = [];
-    pc.oniceconnectionstatechange = () => w.states.push(pc.iceConnectionState);
+  await page.evaluate(openPeerConnection);
+  await page.evaluate(async (sdp) => {
+    const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await pc.setLocalDescription(await pc.createAnswer());
-    await new Promise<void>((resolve) => {
-      if (pc.iceGatheringState === 'complete') resolve();
-      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
-      setTimeout(resolve, 3000);
-    });
-    return pc.localDescription!.sdp;
   }, offerSdp(agent));
-  takeRemote(driver, answer);
+  takeRemote(driver, await page.evaluate(gatheredDescription));
   return page.evaluate(waitConnected);
 }
 
