@@ -6,6 +6,7 @@
  * @module
  */
 
+export { IPV4_MAPPED_PREFIX, peerAddress } from './address.ts';
 export { DriverBase, type EventOf, WILDCARD_ADDRESSES } from './driver-base.ts';
 export {
   type CloseReason,

@@ -1,4 +1,11 @@
-import { DriverBase, type DriverOptions, type EventOf, errorCode, WILDCARD_ADDRESSES } from '@natkit/io-core';
+import {
+  DriverBase,
+  type DriverOptions,
+  type EventOf,
+  errorCode,
+  peerAddress,
+  WILDCARD_ADDRESSES,
+} from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
 
 export type { EventOf };
@@ -58,9 +65,10 @@ const SLAB = 4 * WINDOW;
 /** Datagrams queued behind the send in flight before more are refused (`send-error`, ENOBUFS). */
 const MAX_OUTBOX = 4096;
 
+/** Deno's address as the machine sees it: IPv4 peers of a dual-stack socket as IPv4 (see `peerAddress`). */
 function toSocketAddress(addr: DenoAddr): SocketAddress {
   const address = addr.hostname ?? '';
-  return { address, port: addr.port ?? 0, family: address.includes(':') ? 'IPv6' : 'IPv4' };
+  return peerAddress(address, addr.port ?? 0, address.includes(':') ? 'IPv6' : 'IPv4');
 }
 
 /** Deno rejects a pending or new receive on a closed socket with these. */

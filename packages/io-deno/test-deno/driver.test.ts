@@ -59,6 +59,27 @@ Deno.test('works on IPv6 and reports the family of the sender', async () => {
   }
 });
 
+Deno.test('on a dual-stack socket (::), IPv4 peers are IPv4 to the machine and are answered', async () => {
+  // The kernel shows an IPv4 peer of a socket bound to :: as ::ffff:127.0.0.1; the machine
+  // must see 127.0.0.1 (IPv4), and its reply to that must reach the peer.
+  const driver = await bindUdp(new EchoMachine(), { address: '::' });
+  const p = udpPeer('IPv4');
+  try {
+    const port = driver.localAddress!.port;
+    const received = driver.waitFor((e) => e.type === 'machine');
+    await p.send('four', { address: '127.0.0.1', port, family: 'IPv4' });
+    const reply = await p.next();
+    assert.equal(reply.text, 'four');
+    assert.deepEqual(reply.from, { address: '127.0.0.1', port, family: 'IPv4' });
+    const event = (await received) as Extract<DriverEvent<EchoEvent>, { type: 'machine' }>;
+    assert.deepEqual(event.event, { type: 'received', text: 'four', from: p.address });
+    assert.equal(driver.stats.sendErrors, 0);
+  } finally {
+    p.close();
+    await driver.close();
+  }
+});
+
 Deno.test('hands the machine views into one receive slab (no copy per datagram)', async () => {
   const machine = new EchoMachine();
   const driver = await bindUdp(machine, LOOPBACK);

@@ -1,7 +1,15 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv6 } from 'node:net';
-import { DriverBase, type DriverOptions, type EventOf, errorCode, WILDCARD_ADDRESSES } from '@natkit/io-core';
+import {
+  DriverBase,
+  type DriverOptions,
+  type EventOf,
+  errorCode,
+  IPV4_MAPPED_PREFIX,
+  peerAddress,
+  WILDCARD_ADDRESSES,
+} from '@natkit/io-core';
 import type { Machine, SocketAddress } from '@natkit/sans-io';
 
 export type { EventOf };
@@ -57,6 +65,11 @@ function familyOf(info: { family: string | number; address: string }): 'IPv4' | 
   return info.family === 'IPv6' || info.family === 6 ? 'IPv6' : 'IPv4';
 }
 
+/** A socket-level address (`rinfo`, `remoteAddress()`) as the machine sees it (see `peerAddress`). */
+function socketAddressOf(info: { family: string | number; address: string; port: number }): SocketAddress {
+  return peerAddress(info.address, info.port, familyOf(info));
+}
+
 /**
  * Runs one sans-IO {@link Machine} over one `node:dgram` socket.
  *
@@ -77,6 +90,8 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
   #localForMachine: SocketAddress | undefined;
   /** The peer of a connected socket: datagrams to it are sent without an address (see `transmit`). */
   #remote: SocketAddress | undefined;
+  /** Bound as IPv6: IPv4 peers (a dual-stack socket's) are sent to at their mapped address. */
+  #ipv6Socket = false;
   /** Where outgoing copies come from and go back to. */
   readonly #copies = new CopyPool(this.core);
 
@@ -137,8 +152,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
 
   readonly #onMessage = (message: Buffer, rinfo: RemoteInfo): void => {
     const view = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    const from: SocketAddress = { address: rinfo.address, port: rinfo.port, family: familyOf(rinfo) };
-    this.core.input(view, from, this.#localForMachine);
+    this.core.input(view, socketAddressOf(rinfo), this.#localForMachine);
   };
 
   readonly #onError = (error: Error): void => {
@@ -159,6 +173,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
     }
     const local: SocketAddress = { address: info.address, port: info.port, family: familyOf(info) };
     this.#local = local;
+    this.#ipv6Socket = local.family === 'IPv6';
     this.#localForMachine = WILDCARD_ADDRESSES.has(local.address) ? undefined : local;
   };
 
@@ -169,7 +184,7 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
     } catch {
       return; // not connected
     }
-    this.#remote = { address: info.address, port: info.port, family: familyOf(info) };
+    this.#remote = socketAddressOf(info);
   };
 
   protected yieldToIo(fn: () => void): unknown {
@@ -191,6 +206,10 @@ export class UdpDriver<M extends Machine<unknown>> extends DriverBase<M> {
       // no address; any other destination fails with ERR_SOCKET_DGRAM_IS_CONNECTED.
       if (remote !== undefined && remote.port === destination.port && remote.address === destination.address)
         this.socket.send(out.bytes, out.done);
+      else if (this.#ipv6Socket && destination.family === 'IPv4')
+        // The machine was told IPv4 peers' own addresses (see peerAddress); an IPv6 socket
+        // reaches them at the mapped address (or, with ipv6Only, not at all: a send-error).
+        this.socket.send(out.bytes, destination.port, IPV4_MAPPED_PREFIX + destination.address, out.done);
       else this.socket.send(out.bytes, destination.port, destination.address, out.done);
     } catch (error) {
       // Synchronous failures: socket closed (ERR_SOCKET_DGRAM_NOT_RUNNING), bad port, ...

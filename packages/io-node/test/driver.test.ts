@@ -55,6 +55,32 @@ describe('datagrams', () => {
     expect(driver.localAddress?.family).toBe('IPv6');
   });
 
+  it('on a dual-stack IPv6 socket, IPv4 peers are IPv4 to the machine and are answered', async () => {
+    // Bound to `::` with ipv6Only off, the kernel shows an IPv4 peer as ::ffff:127.0.0.1; the
+    // machine must see 127.0.0.1 (IPv4), and its reply to that must reach the peer.
+    const machine = new EchoMachine();
+    const driver = track(await bindUdp(machine, { family: 'IPv6', ipv6Only: false }));
+    expect(driver.localAddress).toMatchObject({ address: '::', family: 'IPv6' });
+    const p = await peer('IPv4');
+    const received = driver.waitFor((e) => e.type === 'machine');
+    p.send('four', { address: '127.0.0.1', port: driver.localAddress!.port, family: 'IPv4' });
+    const reply = await p.next();
+    expect(reply.data.toString()).toBe('four');
+    expect(reply.from).toEqual({ address: '127.0.0.1', port: driver.localAddress!.port, family: 'IPv4' });
+    const event = (await received) as Extract<DriverEvent<EchoEvent>, { type: 'machine' }>;
+    expect(event.event).toEqual({ type: 'received', text: 'four', from: p.address });
+    expect(p.address).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
+    expect(driver.stats.sendErrors).toBe(0);
+  });
+
+  it('an IPv6-only socket cannot reach an IPv4 destination: a send-error naming it', async () => {
+    const driver = track(await bindUdp(new OneShotMachine(), { family: 'IPv6', ipv6Only: true }));
+    const p = await peer('IPv4');
+    const failed = driver.waitFor((e) => e.type === 'send-error');
+    driver.update((m) => m.queue(4, p.address));
+    expect(await failed).toMatchObject({ destination: p.address, bytes: 4 });
+  });
+
   it('sends survive the machine reusing its buffer, across copy slabs and while the socket binds', async () => {
     // Every payload is the same buffer, rewritten by each pollTransmit (the contract allows it).
     // 40 × 2000 bytes (too large for the copy pool) crosses the driver's 64 KiB copy slab (and

@@ -67,6 +67,17 @@ describe('publicAddress / natkit-stun against our StunServer', () => {
     expect(r.mapped).toEqual({ address: '::1', port: r.local.port, family: 'IPv6' });
   });
 
+  it('a dual-stack server answers an IPv4 client with its IPv4 address, not an IPv4-mapped one', async () => {
+    const dual = await bindUdp(new StunServer(), { family: 'IPv6', ipv6Only: false });
+    try {
+      const server = { address: '127.0.0.1', port: addr(dual).port, family: 'IPv4' as const };
+      const r = await publicAddress(formatAddress(server), { localAddress: '127.0.0.1' });
+      expect(r.mapped).toEqual({ address: '127.0.0.1', port: r.local.port, family: 'IPv4' });
+    } finally {
+      await dual.close();
+    }
+  });
+
   it('rejects with StunQueryError on an error response (long-term auth the server does not know)', async () => {
     const auth = await bindUdp(
       new StunServer({ auth: { type: 'long-term', realm: 'example.org', password: () => undefined } }),
