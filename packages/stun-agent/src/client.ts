@@ -99,6 +99,13 @@ interface AuthCacheEntry {
 const MAX_STALE_RETRIES = 3;
 
 /**
+ * RFC 5389 §12.1: Reserved comprehension-required attributes an RFC 3489 server may put in a
+ * Binding response (RESPONSE-ADDRESS, SOURCE-ADDRESS, CHANGED-ADDRESS, REFLECTED-FROM), which the
+ * client MUST ignore. Any other unknown comprehension-required attribute still fails (§6.3.3).
+ */
+const RFC3489_BINDING_RESPONSE_ATTRIBUTES: readonly number[] = [0x0002, 0x0004, 0x0005, 0x000b];
+
+/**
  * A STUN client (RFC 8489 §6.2–§6.3, §9, §10) as a sans-IO machine.
  *
  * `request()` queues a request and returns its id; datagrams and time go in through
@@ -508,9 +515,10 @@ export class StunClient implements Machine<StunClientEvent> {
   }
 
   #onSuccess(req: Request, a: Attempt, msg: StunMessage, now: number, to: SocketAddress | undefined): void {
-    if (msg.unknownRequired.length > 0) {
+    const unknown = unknownRequired(msg);
+    if (unknown.length > 0) {
       // §6.3.3: unknown comprehension-required attributes in a success response fail it.
-      this.#fail(req, now, 'malformed', `unknown attributes ${msg.unknownRequired.join(',')}`);
+      this.#fail(req, now, 'malformed', `unknown attributes ${unknown.join(',')}`);
       return;
     }
     const rtt = now - a.firstSentAt;
@@ -539,7 +547,7 @@ export class StunClient implements Machine<StunClientEvent> {
   }
 
   #onError(req: Request, msg: StunMessage, code: number | undefined, now: number): void {
-    if (code === undefined || msg.unknownRequired.length > 0) {
+    if (code === undefined || unknownRequired(msg).length > 0) {
       this.#fail(
         req,
         now,
@@ -722,6 +730,16 @@ export class StunClient implements Machine<StunClientEvent> {
     this.#random(id);
     return id;
   }
+}
+
+/**
+ * The unknown comprehension-required attributes that make a response unusable: all of them,
+ * except the RFC 3489 leftovers a classic server puts in a Binding response (RFC 5389 §12.1).
+ */
+function unknownRequired(msg: StunMessage): readonly number[] {
+  const all = msg.unknownRequired;
+  if (all.length === 0 || msg.method !== Method.Binding) return all;
+  return all.filter((t) => !RFC3489_BINDING_RESPONSE_ATTRIBUTES.includes(t));
 }
 
 /** A copy of `msg` that owns its bytes (the driver may reuse the datagram buffer). */
