@@ -12,7 +12,11 @@ export interface StunClientOptions {
   rto?: number;
   /** Floor for any computed RTO, ms. Default 500 (RFC 8445 §14.3 never goes below). */
   minRto?: number;
-  /** Ceiling for a learned or retained RTO, ms. Default 3000. */
+  /**
+   * Ceiling for a learned or retained RTO, ms. Default 60 000, the least RFC 6298 §2.5 allows.
+   * A transaction lasts up to (2^(Rc−1) − 1 + Rm) × its starting RTO (79 × RTO with the
+   * defaults), so a lower ceiling also bounds how long a request to a slow server can take.
+   */
   maxRto?: number;
   /** Total sends over UDP (Rc). Default 7. */
   rc?: number;

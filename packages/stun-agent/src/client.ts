@@ -165,7 +165,10 @@ export class StunClient implements Machine<StunClientEvent> {
     this.#rtos = new RtoCache({
       initialRto: this.#initialRto,
       minRto: Math.min(minRto, this.#initialRto),
-      maxRto: Math.max(options.maxRto ?? 3000, this.#initialRto),
+      // RFC 6298 §2.5: a ceiling on RTO must be at least 60 s. A lower one would cap a learned
+      // RTO below the RTT of a slow path, so every transaction would retransmit and Karn's rule
+      // would discard every sample: the estimate could never catch up.
+      maxRto: Math.max(options.maxRto ?? 60_000, this.#initialRto),
       ttl: options.rtoCacheTtl ?? 600_000,
     });
     this.#limiter = new OutstandingLimiter(options.maxOutstanding ?? 10);

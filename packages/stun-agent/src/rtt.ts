@@ -8,8 +8,9 @@ export interface RttOptions {
    */
   minRto?: number;
   /**
-   * Upper bound on any RTO that is cached or learned (RFC 6298 §2.5 allows a bound). Lower than
-   * TCP's 60 s because STUN multiplies it by up to 2^6 over one transaction.
+   * Upper bound on any RTO that is cached or learned. Default 60 000: RFC 6298 §2.5 allows a
+   * maximum only "provided it is at least 60 seconds". A lower bound below a path's RTT makes
+   * every transaction retransmit, so Karn's rule discards every sample and the RTO never learns.
    */
   maxRto?: number;
   /** Clock granularity G (RFC 6298 §2). */
@@ -36,7 +37,7 @@ export class RttEstimator {
 
   constructor(options: RttOptions = {}) {
     this.#min = options.minRto ?? 500;
-    this.#max = options.maxRto ?? 3000;
+    this.#max = options.maxRto ?? 60_000;
     this.#g = options.granularity ?? 1;
     if (!(this.#min > 0) || !(this.#max >= this.#min)) throw new RangeError('RTT: need 0 < minRto <= maxRto');
     this.rto = this.#clamp(options.initialRto ?? 500);
