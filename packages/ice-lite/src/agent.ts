@@ -556,7 +556,13 @@ export class IceAgent implements Machine<IceEvent> {
       (msg.messageClass === MessageClass.Success || msg.messageClass === MessageClass.Error)
     ) {
       const v = f.client.handleMessage(msg, from, now, to);
-      this.#drainClient(f, now);
+      // RFC 8445 §7.2.5.2.1: a check's response from another address fails the pair (the
+      // StunClient only drops it, which would leave the pair In-Progress until it times out).
+      if (v === 'wrong-source' && this.#asymmetricSource(f, msg, now)) {
+        this.#maybeNominate(f, now);
+        return 'response';
+      }
+      this.#drainClient(f, now, to);
       if (v === 'accepted') return 'response';
       this.#hot.dropped++;
       return 'ignored';
@@ -914,13 +920,42 @@ export class IceAgent implements Machine<IceEvent> {
     f.outstanding.set(id, { kind: 'consent' });
   }
 
-  #drainClient(f: FullState, now: number): void {
+  /**
+   * Drains the StunClient's events. `to` is the local address the datagram being handled
+   * arrived on (undefined for timeouts, or when the driver cannot tell).
+   */
+  #drainClient(f: FullState, now: number, to?: SocketAddress): void {
     for (let e = f.client.pollEvent(); e !== undefined; e = f.client.pollEvent())
-      this.#onClientEvent(f, e, now);
+      this.#onClientEvent(f, e, now, to);
     this.#maybeNominate(f, now);
   }
 
-  #onClientEvent(f: FullState, e: StunClientEvent, now: number): void {
+  /**
+   * A response the StunClient refused as `wrong-source`: if it answers one of our checks and is
+   * authentic (FINGERPRINT and MESSAGE-INTEGRITY with the peer's password, so a forged packet
+   * cannot fail a pair), the addresses are not symmetric: RFC 8445 §7.2.5.2.1 sets the pair
+   * Failed. Rare path, so the hex id is built here and not per response.
+   */
+  #asymmetricSource(f: FullState, msg: StunMessage, now: number): boolean {
+    const id = hexId(msg.transactionId);
+    const o = f.outstanding.get(id);
+    if (o === undefined || o.kind !== 'check' || o.generation !== f.generation) return false;
+    const remote = this.#remote;
+    if (
+      remote === undefined ||
+      verifyFingerprint(msg) !== 'ok' ||
+      verifyMessageIntegrity(msg, integrityKey(remote.pwd)) !== 'ok'
+    ) {
+      return false;
+    }
+    f.client.cancel(id, now);
+    f.outstanding.delete(id);
+    o.pair.request = undefined;
+    this.#checkFailed(f, o);
+    return true;
+  }
+
+  #onClientEvent(f: FullState, e: StunClientEvent, now: number, to: SocketAddress | undefined): void {
     const o = f.outstanding.get(e.transactionId);
     if (o === undefined) return;
     f.outstanding.delete(e.transactionId);
@@ -941,7 +976,7 @@ export class IceAgent implements Machine<IceEvent> {
       }
       case 'check':
         if (o.generation !== f.generation) return;
-        this.#onCheckResult(f, o, e, now);
+        this.#onCheckResult(f, o, e, now, to);
         return;
       default:
         unreachable(o);
@@ -953,9 +988,22 @@ export class IceAgent implements Machine<IceEvent> {
     o: Extract<Outstanding, { kind: 'check' }>,
     e: StunClientEvent,
     now: number,
+    to: SocketAddress | undefined,
   ): void {
     const pair = o.pair;
     pair.request = undefined;
+    // RFC 8445 §7.2.5.2.1: the response must arrive on the address the request left from (the
+    // StunClient has already checked it came from where the request went). Only comparable
+    // when the driver reports a specific local address (not a wildcard socket's 0.0.0.0 / ::).
+    if (
+      e.type !== 'failure' &&
+      to !== undefined &&
+      !isUnspecified(to) &&
+      !sameAddress(to, this.#hot.localCandidates[pair.local]!.address)
+    ) {
+      this.#checkFailed(f, o);
+      return;
+    }
     if (e.type === 'success') {
       // §7.2.5.3.1: a mapped address we do not know is a peer-reflexive local candidate.
       const mapped = e.mappedAddress;
@@ -988,6 +1036,12 @@ export class IceAgent implements Machine<IceEvent> {
       return;
     }
     // Timeout, integrity failure or another error: §7.2.5.2 pair Failed.
+    this.#checkFailed(f, o);
+  }
+
+  /** RFC 8445 §7.2.5.2: the check of `o.pair` failed (timeout, error, asymmetric addresses). */
+  #checkFailed(f: FullState, o: Extract<Outstanding, { kind: 'check' }>): void {
+    const pair = o.pair;
     pair.state = 'failed';
     if (f.nominating === pair) f.nominating = undefined;
     this.#checkFailure(f);
@@ -1251,6 +1305,18 @@ function ufragMatches(bytes: Uint8Array, attr: number, ufrag: string): boolean {
   if (((bytes[attr + 2]! << 8) | bytes[attr + 3]!) <= n || bytes[v + n] !== 0x3a) return false;
   for (let i = 0; i < n; i++) if (bytes[v + i] !== ufrag.charCodeAt(i)) return false;
   return true;
+}
+
+/** The wildcard addresses a socket bound to "any" may report as its local address. */
+function isUnspecified(a: SocketAddress): boolean {
+  return a.address === '0.0.0.0' || a.address === '::';
+}
+
+/** Lower-case hex of a transaction ID: the request ids StunClient hands out. */
+function hexId(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
+  return s;
 }
 
 function min(a: number | undefined, b: number | undefined): number | undefined {

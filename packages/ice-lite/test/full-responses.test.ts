@@ -1,0 +1,127 @@
+import type { SocketAddress } from '@natkit/sans-io';
+import { MessageBuilder, MessageClass, type StunMessage, shortTermKey } from '@natkit/stun-codec';
+import { describe, expect, it } from 'vitest';
+import { IceAgent, type IceAgentOptions, type IceEvent } from '../src/index.ts';
+import { parse, v4 } from './peer.ts';
+
+/**
+ * A full agent against a scripted peer, driven through handleInput/handleTimeout in virtual
+ * time: what the RFC says about the responses to our own checks (RFC 8445 §7.2.5) and consent
+ * checks (RFC 7675).
+ */
+const L = v4('10.0.0.1', 5000);
+const R = v4('10.0.0.2', 6000);
+const remoteCreds = { ufrag: 'remU', pwd: 'remotepasswordremotepw1' };
+
+/** A deterministic RandomSource (a linear congruential generator). */
+function lcg(seed = 1) {
+  let x = seed;
+  return (b: Uint8Array) => {
+    for (let i = 0; i < b.length; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      b[i] = x >>> 24;
+    }
+  };
+}
+
+function agent(opts: IceAgentOptions = {}, remotes: SocketAddress[] = [R]): IceAgent {
+  const a = new IceAgent({ mode: 'full', role: 'controlling', random: lcg(), ...opts });
+  a.addLocalCandidate(L);
+  a.setRemoteCredentials(remoteCreds);
+  for (const [i, address] of remotes.entries()) {
+    a.addRemoteCandidate({
+      foundation: `r${i}`,
+      component: 1,
+      transport: 'UDP',
+      priority: 2130706431 - i,
+      address,
+      type: 'host',
+    });
+  }
+  a.endOfRemoteCandidates();
+  return a;
+}
+
+interface Sent {
+  destination: SocketAddress;
+  source: SocketAddress | undefined;
+  m: StunMessage;
+}
+
+function drain(a: IceAgent): Sent[] {
+  const out: Sent[] = [];
+  for (let t = a.pollTransmit(); t; t = a.pollTransmit())
+    out.push({ destination: t.destination, source: t.source, m: parse(t.payload.slice()) });
+  return out;
+}
+
+function events(a: IceAgent): IceEvent[] {
+  const out: IceEvent[] = [];
+  for (let e = a.pollEvent(); e; e = a.pollEvent()) out.push(e);
+  return out;
+}
+
+function states(evs: IceEvent[]): string[] {
+  return evs.flatMap((e) => (e.type === 'state' ? [e.state] : []));
+}
+
+function success(req: StunMessage, mapped: SocketAddress = L): Uint8Array {
+  return new MessageBuilder()
+    .resetResponse(req, MessageClass.Success)
+    .addXorMappedAddress(mapped)
+    .addMessageIntegrity(shortTermKey(remoteCreds.pwd))
+    .addFingerprint()
+    .build();
+}
+
+function failure(req: StunMessage, code: number, pwd: string | null = remoteCreds.pwd): Uint8Array {
+  const b = new MessageBuilder().resetResponse(req, MessageClass.Error).addErrorCode(code);
+  if (pwd !== null) b.addMessageIntegrity(shortTermKey(pwd));
+  return b.addFingerprint().build();
+}
+
+describe('non-symmetric check responses fail the pair (RFC 8445 §7.2.5.2.1)', () => {
+  it('a success arriving on another local address fails the pair instead of validating it', () => {
+    const a = agent({ nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [req] = drain(a);
+    expect(req!.source).toEqual(L);
+    expect(a.handleInput(success(req!.m), R, 10, v4('10.0.0.99', 7777))).toBe('response');
+    expect(a.pairs[0]!.state).toBe('failed');
+    expect(a.selectedPair).toBeUndefined();
+    // The only pair failed after end-of-candidates: the agent fails at once.
+    expect(a.state).toBe('failed');
+  });
+
+  it('a success from another source fails the pair at once (not 39.5 s later by timeout)', () => {
+    const a = agent({ nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [req] = drain(a);
+    expect(a.handleInput(success(req!.m), v4('10.0.0.3', 6000), 10, L)).toBe('response');
+    expect(a.pairs[0]!.state).toBe('failed');
+    expect(states(events(a))).toEqual(['checking', 'failed']);
+    // Nothing is retransmitted for the failed check: no timer is left.
+    expect(a.pollTimeout()).toBeUndefined();
+  });
+
+  it('an unauthenticated response from another source is dropped and fails nothing', () => {
+    const a = agent({ nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [req] = drain(a);
+    expect(a.handleInput(failure(req!.m, 400, null), v4('10.0.0.3', 6000), 10, L)).toBe('ignored');
+    expect(a.pairs[0]!.state).toBe('in-progress');
+    // The right answer still validates the pair.
+    expect(a.handleInput(success(req!.m), R, 20, L)).toBe('response');
+    expect(a.pairs[0]!.state).toBe('succeeded');
+  });
+
+  it('without a local address (wildcard socket), or with 0.0.0.0, only the source is compared', () => {
+    for (const to of [undefined, v4('0.0.0.0', 5000)]) {
+      const a = agent({ nominationDelay: 1e9 });
+      a.handleTimeout(0);
+      const [req] = drain(a);
+      expect(a.handleInput(success(req!.m), R, 10, to)).toBe('response');
+      expect(a.pairs[0]!.state).toBe('succeeded');
+    }
+  });
+});
