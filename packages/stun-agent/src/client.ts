@@ -341,6 +341,12 @@ export class StunClient implements Machine<StunClientEvent> {
     const isChallenge =
       req.credentials.type === 'long-term' &&
       (code === ErrorCode.Unauthorized || code === ErrorCode.StaleNonce);
+    if (req.credentials.type === 'long-term' && !isChallenge && hidesPasswordAlgorithms(msg)) {
+      // §9.2.5: any other response whose nonce cookie promises PASSWORD-ALGORITHMS without
+      // carrying it MUST be ignored (a bid-down attempt); retransmissions continue.
+      this.stats.unauthenticated++;
+      return 'unauthenticated';
+    }
     if (attempt.integrity !== 'none' && !isChallenge && !this.#authentic(msg, attempt)) {
       this.stats.unauthenticated++;
       attempt.integrityViolations++;
@@ -743,6 +749,11 @@ function unknownRequired(msg: StunMessage): readonly number[] {
   const all = msg.unknownRequired;
   if (all.length === 0 || msg.method !== Method.Binding) return all;
   return all.filter((t) => !RFC3489_BINDING_RESPONSE_ATTRIBUTES.includes(t));
+}
+
+/** §9.2.5: a NONCE whose cookie sets the "Password algorithms" bit, without PASSWORD-ALGORITHMS. */
+function hidesPasswordAlgorithms(msg: StunMessage): boolean {
+  return msg.nonceCookie()?.passwordAlgorithms === true && !msg.has(AttrType.PasswordAlgorithms);
 }
 
 /** A copy of `msg` that owns its bytes (the driver may reuse the datagram buffer). */
