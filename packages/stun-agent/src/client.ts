@@ -30,6 +30,7 @@ import type {
   TransactionInfo,
 } from './client-types.ts';
 import { type Credentials, NO_CREDENTIALS } from './credentials.ts';
+import { IntegrityMemory } from './integrity-memory.ts';
 import { OutstandingLimiter } from './outstanding.ts';
 import { defaultRandom } from './random.ts';
 import { RtoCache } from './rto-cache.ts';
@@ -141,6 +142,7 @@ export class StunClient implements Machine<StunClientEvent> {
   readonly #byStunId = new Map<string, Request>();
   readonly #auth = new Map<string, AuthCacheEntry>();
   readonly #shortTermKeys = new Map<string, IntegrityKey>();
+  readonly #integrityMemory = new IntegrityMemory();
   readonly #transmits: Transmit[] = [];
   readonly #events: StunClientEvent[] = [];
   readonly #builder = new MessageBuilder();
@@ -240,7 +242,7 @@ export class StunClient implements Machine<StunClientEvent> {
     let key: IntegrityKey | undefined;
     if (credentials.type === 'short-term') {
       b.addUsername(credentials.username);
-      integrity = credentials.integrity ?? 'sha1';
+      integrity = this.#shortTermIntegrity(credentials, addressKey(destination));
       key = this.#shortTermKey(credentials.password);
     }
     this.#finishMessage(b, options, integrity, key);
@@ -355,6 +357,13 @@ export class StunClient implements Machine<StunClientEvent> {
       }
       return 'unauthenticated';
     }
+    if (attempt.integrity === 'both' && req.credentials.type === 'short-term') {
+      // §9.1.5: later requests to this server send only the attribute this response carried.
+      this.#integrityMemory.learnShortTerm(
+        req.destKey,
+        msg.has(AttrType.MessageIntegritySha256) ? 'sha256' : 'sha1',
+      );
+    }
     if (
       req.credentials.type === 'long-term' &&
       code === ErrorCode.BadRequest &&
@@ -434,7 +443,7 @@ export class StunClient implements Machine<StunClientEvent> {
     const c = req.credentials;
     if (c.type === 'short-term') {
       b.addUsername(c.username);
-      integrity = c.integrity ?? 'sha1';
+      integrity = this.#shortTermIntegrity(c, req.destKey);
       key = this.#shortTermKey(c.password);
     } else if (c.type === 'long-term' && req.challenge !== undefined) {
       const ch = req.challenge;
@@ -720,6 +729,12 @@ export class StunClient implements Machine<StunClientEvent> {
     return e !== undefined && e.username === c.username && e.password === c.password
       ? e.challenge
       : undefined;
+  }
+
+  /** §9.1.2 / §9.1.5: `both` until a response from `destKey` showed which attribute it uses. */
+  #shortTermIntegrity(c: Extract<Credentials, { type: 'short-term' }>, destKey: string): IntegrityMode {
+    const configured = c.integrity ?? 'sha1';
+    return configured === 'both' ? (this.#integrityMemory.shortTerm(destKey) ?? 'both') : configured;
   }
 
   #shortTermKey(password: string | IntegrityKey): IntegrityKey {
