@@ -616,8 +616,19 @@ export class StunClient implements Machine<StunClientEvent> {
     }
     const features = parseNonceCookie(nonce);
     const listed = msg.get(AttrType.PasswordAlgorithms);
-    if (features?.passwordAlgorithms && listed === undefined) {
+    if (listed !== undefined) {
+      this.#integrityMemory.notePasswordAlgorithms(req.destKey);
+    } else if (features?.passwordAlgorithms) {
       this.#fail(req, now, 'auth', 'nonce cookie promises PASSWORD-ALGORITHMS but none was sent (bid-down?)');
+      return;
+    } else if (
+      req.challenge?.passwordAlgorithms !== undefined ||
+      this.#integrityMemory.sawPasswordAlgorithms(req.destKey)
+    ) {
+      // §9.2.5: once a server has listed PASSWORD-ALGORITHMS, every later request to it uses
+      // MESSAGE-INTEGRITY-SHA256 only; a challenge without the list would move us back to
+      // MESSAGE-INTEGRITY with an MD5 key (a legitimate 438 must list them, §9.2.4).
+      this.#fail(req, now, 'auth', 'PASSWORD-ALGORITHMS was offered before but is missing now (bid-down?)');
       return;
     }
     let algorithm: number | undefined;
