@@ -288,13 +288,9 @@ export class IceAgent implements Machine<IceEvent> {
     const maxOut = positive(options.maxQueuedTransmits ?? 64, 'maxQueuedTransmits');
     this.#hot = newHotState(local, maxOut, consentTimeout, disconnectedTimeout);
     if (this.mode === 'full') {
-      const tb = new Uint8Array(8);
-      this.#random(tb);
-      let tieBreaker = 0n;
-      for (const b of tb) tieBreaker = (tieBreaker << 8n) | BigInt(b);
       this.#hot.full = {
         role: options.role ?? 'controlling',
-        tieBreaker,
+        tieBreaker: randomTieBreaker(this.#random),
         client: new StunClient({ random: this.#random, maxQueuedTransmits: maxOut * 4 }),
         stunServers: options.stunServers ?? [],
         ta: positive(options.ta ?? 50, 'ta'),
@@ -1030,8 +1026,10 @@ export class IceAgent implements Machine<IceEvent> {
       return;
     }
     if (e.type === 'error-response' && e.code === ErrorCode.RoleConflict) {
-      // §7.2.5.1: switch to the role opposite to the one the request claimed, then retry.
+      // §7.2.5.1: switch to the role opposite to the one the request claimed, draw a new
+      // tie-breaker ("The agent MUST change the tiebreaker value"), then retry.
       this.#switchRole(f, o.controlling ? 'controlled' : 'controlling');
+      f.tieBreaker = randomTieBreaker(this.#random);
       f.checklist.trigger(pair);
       return;
     }
@@ -1305,6 +1303,15 @@ function ufragMatches(bytes: Uint8Array, attr: number, ufrag: string): boolean {
   if (((bytes[attr + 2]! << 8) | bytes[attr + 3]!) <= n || bytes[v + n] !== 0x3a) return false;
   for (let i = 0; i < n; i++) if (bytes[v + i] !== ufrag.charCodeAt(i)) return false;
   return true;
+}
+
+/** RFC 8445 §7.1.1: a 64-bit random tie-breaker from the injected randomness. */
+function randomTieBreaker(random: RandomSource): bigint {
+  const tb = new Uint8Array(8);
+  random(tb);
+  let v = 0n;
+  for (const b of tb) v = (v << 8n) | BigInt(b);
+  return v;
 }
 
 /** The wildcard addresses a socket bound to "any" may report as its local address. */

@@ -1,5 +1,5 @@
 import type { SocketAddress } from '@natkit/sans-io';
-import { MessageBuilder, MessageClass, type StunMessage, shortTermKey } from '@natkit/stun-codec';
+import { ErrorCode, MessageBuilder, MessageClass, type StunMessage, shortTermKey } from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
 import { IceAgent, type IceAgentOptions, type IceEvent } from '../src/index.ts';
 import { parse, v4 } from './peer.ts';
@@ -123,5 +123,25 @@ describe('non-symmetric check responses fail the pair (RFC 8445 §7.2.5.2.1)', (
       expect(a.handleInput(success(req!.m), R, 10, to)).toBe('response');
       expect(a.pairs[0]!.state).toBe('succeeded');
     }
+  });
+});
+
+describe('487 Role Conflict to our check (RFC 8445 §7.2.5.1)', () => {
+  it('switches role, draws a new tie-breaker from the injected randomness, and retries with it', () => {
+    const a = agent({ nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [req] = drain(a);
+    const before = a.tieBreaker;
+    expect(req!.m.iceControlling()).toBe(before);
+    expect(a.handleInput(failure(req!.m, ErrorCode.RoleConflict), R, 10, L)).toBe('response');
+    expect(a.role).toBe('controlled');
+    expect(a.tieBreaker).not.toBe(before);
+    expect(events(a)).toContainEqual({ type: 'role', role: 'controlled' });
+    // The triggered retry of the same pair carries the new role and the new tie-breaker.
+    a.handleTimeout(a.pollTimeout()!);
+    const [retry] = drain(a);
+    expect(retry!.destination).toEqual(R);
+    expect(retry!.m.iceControlling()).toBeUndefined();
+    expect(retry!.m.iceControlled()).toBe(a.tieBreaker);
   });
 });
