@@ -66,6 +66,8 @@ interface Attempt {
   integrity: IntegrityMode;
   integrityKey: IntegrityKey | undefined;
   integrityViolations: number;
+  /** The long-term challenge whose credentials this transaction carried (none: unauthenticated). */
+  challenge: Challenge | undefined;
 }
 
 /** The lifecycle of a request: waiting for a slot, in flight, or over. */
@@ -377,7 +379,7 @@ export class StunClient implements Machine<StunClientEvent> {
     }
     this.stats.responses++;
     if (msg.messageClass === MessageClass.Success) this.#onSuccess(req, attempt, msg, now, to);
-    else this.#onError(req, msg, code, now);
+    else this.#onError(req, attempt, msg, code, now);
     return 'accepted';
   }
 
@@ -441,11 +443,13 @@ export class StunClient implements Machine<StunClientEvent> {
     let integrity: IntegrityMode = 'none';
     let key: IntegrityKey | undefined;
     const c = req.credentials;
+    let challenge: Challenge | undefined;
     if (c.type === 'short-term') {
       b.addUsername(c.username);
       integrity = this.#shortTermIntegrity(c, req.destKey);
       key = this.#shortTermKey(c.password);
     } else if (c.type === 'long-term' && req.challenge !== undefined) {
+      challenge = req.challenge;
       const ch = req.challenge;
       if (ch.useUserhash) b.addUserhash(userhash(c.username, ch.realm));
       else b.addUsername(c.username);
@@ -470,6 +474,7 @@ export class StunClient implements Machine<StunClientEvent> {
       integrity,
       integrityKey: key,
       integrityViolations: 0,
+      challenge,
     };
   }
 
@@ -564,7 +569,7 @@ export class StunClient implements Machine<StunClientEvent> {
     });
   }
 
-  #onError(req: Request, msg: StunMessage, code: number | undefined, now: number): void {
+  #onError(req: Request, attempt: Attempt, msg: StunMessage, code: number | undefined, now: number): void {
     if (code === undefined || unknownRequired(msg).length > 0) {
       this.#fail(
         req,
@@ -576,7 +581,7 @@ export class StunClient implements Machine<StunClientEvent> {
     }
     const c = req.credentials;
     if (c.type === 'long-term' && (code === ErrorCode.Unauthorized || code === ErrorCode.StaleNonce)) {
-      this.#onChallenge(req, c, msg, code, now);
+      this.#onChallenge(req, attempt, c, msg, code, now);
       return;
     }
     if (code === ErrorCode.TryAlternate && this.#followAlternate) {
@@ -594,6 +599,7 @@ export class StunClient implements Machine<StunClientEvent> {
   /** RFC 8489 §9.2.5: retry a 401 once with credentials, a 438 with the fresh nonce. */
   #onChallenge(
     req: Request,
+    attempt: Attempt,
     c: Extract<Credentials, { type: 'long-term' }>,
     msg: StunMessage,
     code: number,
@@ -605,16 +611,29 @@ export class StunClient implements Machine<StunClientEvent> {
       this.#errorResponse(req, msg, code, now);
       return;
     }
-    if (code === ErrorCode.Unauthorized && req.answeredChallenge) {
-      // Same username, realm and password as the attempt just rejected: retrying would loop.
-      this.#fail(req, now, 'auth', 'credentials rejected (401 after an authenticated retry)');
-      return;
+    const features = parseNonceCookie(nonce);
+    const useUserhash = features?.usernameAnonymity ?? false;
+    if (code === ErrorCode.Unauthorized) {
+      // §9.2.5: no retry unless USERNAME/USERHASH, REALM or the password changes. Username and
+      // password are fixed per request, so a 401 to a transaction that already carried them
+      // (from a cached challenge, or after an earlier 401) is final unless the realm moved.
+      if (req.answeredChallenge) {
+        // Also bounds a server that keeps changing its realm.
+        this.#fail(req, now, 'auth', 'credentials rejected (401 after an authenticated retry)');
+        return;
+      }
+      const sent = attempt.challenge;
+      if (sent !== undefined && sent.realm === realm && sent.useUserhash === useUserhash) {
+        // The cached challenge is what was rejected: the next request starts afresh.
+        this.#auth.delete(req.destKey);
+        this.#fail(req, now, 'auth', 'credentials rejected (401 with the same realm; nothing to change)');
+        return;
+      }
     }
     if (code === ErrorCode.StaleNonce && ++req.staleRetries > MAX_STALE_RETRIES) {
       this.#fail(req, now, 'auth', `nonce still stale after ${MAX_STALE_RETRIES} retries`);
       return;
     }
-    const features = parseNonceCookie(nonce);
     const listed = msg.get(AttrType.PasswordAlgorithms);
     if (listed !== undefined) {
       this.#integrityMemory.notePasswordAlgorithms(req.destKey);
@@ -648,7 +667,7 @@ export class StunClient implements Machine<StunClientEvent> {
       nonce,
       passwordAlgorithms: listed?.slice(),
       algorithm,
-      useUserhash: features?.usernameAnonymity ?? false,
+      useUserhash,
       key: new IntegrityKey(longTermKey(c.username, realm, c.password, hash)),
       // §9.2.5: once PASSWORD-ALGORITHMS has been seen, only MESSAGE-INTEGRITY-SHA256 is used.
       integrity: listed !== undefined ? 'sha256' : 'sha1',
