@@ -350,20 +350,32 @@ export class Sim {
 
   #transmit(ep: Endpoint<Machine<unknown>>, t: Transmit): void {
     const source = t.source;
+    const family = familyOf(t.destination.address);
     const local =
       source !== undefined
         ? ep.locals.find((l) => sameSocketAddress(l, source))
-        : (ep.locals.find((l) => l.family === familyOf(t.destination.address)) ?? ep.locals[0]);
+        : ep.locals.find((l) => l.family === family);
     // Copy: the machine may reuse its buffer after the next call into it.
     const payload = t.payload.slice();
     const to = { ...t.destination };
     const packet = ++this.#packetId;
     const network = local && ep.host.networkOf(local.address);
-    if (!local || !network) {
-      const from = source ? { ...source } : ep.local;
+    // A socket sends only to its own family: an IPv4 source never reaches an IPv6 address.
+    const refused: DropReason | undefined =
+      local === undefined
+        ? source !== undefined
+          ? 'bad-source'
+          : 'family-mismatch'
+        : local.family !== family
+          ? 'family-mismatch'
+          : network === undefined
+            ? 'bad-source'
+            : undefined;
+    if (refused !== undefined || !local || !network) {
+      const from = source ? { ...source } : (local ?? ep.local);
       this.#drop(
         { network: '-', from, to, payload, packet, copy: 0, hop: 0, origin: ep.host.name },
-        'bad-source',
+        refused ?? 'bad-source',
         ep.id,
       );
       return;
@@ -463,6 +475,10 @@ export class Sim {
       }
       case 'nat-inside': {
         const nat = d.target.nat;
+        if (familyOf(d.to.address) !== familyOf(nat.externalAddress)) {
+          this.#drop(d, 'family-mismatch', nat.name, d.sentAt);
+          return;
+        }
         const hairpin = d.to.address === nat.externalAddress;
         if (hairpin && !nat.config.hairpinning) {
           this.#drop(d, 'hairpin-disabled', nat.name, d.sentAt);

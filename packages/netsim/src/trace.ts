@@ -20,12 +20,19 @@ export type DropReason =
   /** The NAT had no free external port for a new mapping. */
   | 'nat-ports-exhausted'
   /** The machine asked to send from a `Transmit.source` it is not bound to. */
-  | 'bad-source';
+  | 'bad-source'
+  /**
+   * Source and destination are of different IP families (the host has no address of the
+   * destination's family, or `Transmit.source` is of the other one), or the datagram reached a
+   * NAT whose external address is of the other family: netsim's NATs translate one family and
+   * carry nothing of the other (no NAT64, no routing around the NAT).
+   */
+  | 'family-mismatch';
 
 interface TraceBase {
   /** The datagram's id: every hop and duplicate of one `Transmit` shares it. */
   readonly packet: number;
-  /** 0 for the original, 1 for a link-made duplicate (and its later hops). */
+  /** 0 for the original; for a link-made duplicate (and its later hops) an id above 0, unique in the sim. */
   readonly copy: number;
   /** 0 for the hop leaving the sending host, +1 per NAT crossed. */
   readonly hop: number;

@@ -299,3 +299,39 @@ describe('nested NATs (carrier-grade NAT)', () => {
     expect(pc.events[0]!.time).toBe(52);
   });
 });
+
+describe('IP families', () => {
+  it('a host sends only to its own family: an IPv4-only host cannot reach an IPv6 address', () => {
+    const sim = new Sim({ seed: 1 });
+    const internet = sim.network('internet', { latency: 10 });
+    const a = sim.host('a', { network: internet, address: '192.0.2.1' }).add(new Peer(), { port: 5000 });
+    const b = sim.host('b', { network: internet, address: '2001:db8::1' }).add(new Peer(), { port: 6000 });
+    a.act((m) => m.send(socketAddress('2001:db8::1', 6000), 'v4 to v6'));
+    sim.runUntilIdle();
+    expect(b.events).toEqual([]);
+    expect(sim.trace.map((e) => (e.verdict === 'dropped' ? e.reason : e.verdict))).toEqual([
+      'family-mismatch',
+    ]);
+  });
+
+  it('a NAT translates its own family only: IPv6 from inside an IPv4 NAT goes no further', () => {
+    const sim = new Sim({ seed: 1 });
+    const internet = sim.network('internet', { latency: 10 });
+    const home = sim.network('home', { latency: 1 });
+    sim.nat('nat', { inside: home, outside: internet, externalAddress: EXTERNAL });
+    const h = sim.host('h', {
+      interfaces: [
+        { network: home, address: '192.168.1.2' },
+        { network: home, address: 'fd00::2' },
+      ],
+    });
+    sim.host('s', { network: internet, address: '2001:db8::1' }).add(new Reflector(), { port: 3478 });
+    const c = h.add(new Peer(), { port: 5000 });
+    c.act((m) => m.send(socketAddress('2001:db8::1', 3478), 'x'));
+    sim.runUntilIdle();
+    expect(c.events).toEqual([]);
+    expect(sim.trace.map((e) => [e.network, e.verdict === 'dropped' ? e.reason : e.verdict])).toEqual([
+      ['home', 'family-mismatch'],
+    ]);
+  });
+});
