@@ -54,8 +54,10 @@ export interface IceAgentOptions {
   /** Full mode: base interval of consent checks, randomised to 0.8–1.2× (RFC 7675 §5.1). Default 5000 ms. */
   consentInterval?: number;
   /**
-   * RFC 7675 §5.1: consent expires 30 s after the last authenticated check received (lite) or
-   * consent response received (full) on the selected pair; the agent then reports `failed`.
+   * RFC 7675 §5.1: consent expires 30 s after the last authenticated check received (lite) or,
+   * full, 30 s after the *sending* of the last consent request that got a valid response ("no
+   * response to the requests sent in the last 30 seconds"); the agent then reports `failed`.
+   * An authenticated 403 to a consent request revokes consent at once (RFC 7675 §5.2).
    */
   consentTimeout?: number;
   /**
@@ -74,7 +76,11 @@ export interface IceAgentOptions {
 interface Selected {
   local: Candidate;
   remote: Candidate;
-  /** `now` of the last consent evidence on this 5-tuple (RFC 7675). */
+  /**
+   * Time consent was last known fresh on this 5-tuple (RFC 7675): when an authenticated check
+   * arrived (lite), when the pair was selected, or when a consent request that got a valid
+   * response was sent (full, §5.1).
+   */
   refreshedAt: number;
 }
 
@@ -82,7 +88,7 @@ interface Selected {
 type Outstanding =
   | { kind: 'gather'; base: Candidate; server: SocketAddress }
   | { kind: 'check'; pair: CandidatePair; nominate: boolean; controlling: boolean; generation: number }
-  | { kind: 'consent' };
+  | { kind: 'consent'; sentAt: number };
 
 /** Full-mode state; absent in lite agents so an idle lite session stays small. */
 interface FullState {
@@ -681,6 +687,11 @@ export class IceAgent implements Machine<IceEvent> {
     }
     const s = this.#hot.selected;
     if (s === undefined) return;
+    this.#consentClock(f, s, now);
+  }
+
+  /** RFC 7675 §5.1: `disconnected`, then `failed`, as consent on the selected pair ages. */
+  #consentClock(f: FullState | undefined, s: Selected, now: number): void {
     if (
       (this.#hot.state === 'connected' || this.#hot.state === 'completed') &&
       now >= s.refreshedAt + this.#hot.disconnectedTimeout
@@ -688,20 +699,26 @@ export class IceAgent implements Machine<IceEvent> {
       this.#setState('disconnected');
     }
     if (this.#hot.state === 'disconnected' && now >= s.refreshedAt + this.#hot.consentTimeout) {
-      // RFC 7675 §5.1: consent expired; stop using the pair and discard outstanding consent
-      // transactions (a late response must not restore it).
-      this.#hot.selected = undefined;
-      if (f !== undefined) {
-        f.nextConsentAt = Number.POSITIVE_INFINITY;
-        for (const [id, o] of f.outstanding) {
-          if (o.kind === 'consent') {
-            f.client.cancel(id, now);
-            f.outstanding.delete(id);
-          }
+      this.#consentLost(f, now);
+    }
+  }
+
+  /**
+   * Consent expired (RFC 7675 §5.1) or was revoked (§5.2): stop using the pair and discard
+   * outstanding consent transactions (a late response must not restore it).
+   */
+  #consentLost(f: FullState | undefined, now: number): void {
+    this.#hot.selected = undefined;
+    if (f !== undefined) {
+      f.nextConsentAt = Number.POSITIVE_INFINITY;
+      for (const [id, o] of f.outstanding) {
+        if (o.kind === 'consent') {
+          f.client.cancel(id, now);
+          f.outstanding.delete(id);
         }
       }
-      this.#setState('failed');
     }
+    this.#setState('failed');
   }
 
   pollEvent(): IceEvent | undefined {
@@ -913,7 +930,7 @@ export class IceAgent implements Machine<IceEvent> {
         else b.addIceControlled(tb);
       },
     });
-    f.outstanding.set(id, { kind: 'consent' });
+    f.outstanding.set(id, { kind: 'consent', sentAt: now });
   }
 
   /**
@@ -964,9 +981,19 @@ export class IceAgent implements Machine<IceEvent> {
         return;
       case 'consent': {
         const s = this.#hot.selected;
-        if (e.type === 'success' && s !== undefined && sameAddress(e.destination, s.remote.address)) {
-          s.refreshedAt = now;
-          if (this.#hot.state === 'disconnected') this.#setState('connected');
+        if (s === undefined || !sameAddress(e.destination, s.remote.address)) return;
+        if (e.type === 'success') {
+          // RFC 7675 §5.1: a response proves consent as of when its request was SENT ("no
+          // response to the requests sent in the last 30 seconds"), not when it arrived; one to
+          // an older request never moves the clock back.
+          if (o.sentAt > s.refreshedAt) s.refreshedAt = o.sentAt;
+          if (this.#hot.state === 'disconnected' && now < s.refreshedAt + this.#hot.disconnectedTimeout)
+            this.#setState('connected');
+          this.#consentClock(f, s, now);
+        } else if (e.type === 'error-response' && e.code === ErrorCode.Forbidden) {
+          // RFC 7675 §5.2: an authenticated 403 (the StunClient drops unauthenticated error
+          // responses to a request sent with short-term credentials) revokes consent at once.
+          this.#consentLost(f, now);
         }
         return;
       }

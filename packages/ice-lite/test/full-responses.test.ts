@@ -80,6 +80,33 @@ function failure(req: StunMessage, code: number, pwd: string | null = remoteCred
   return b.addFingerprint().build();
 }
 
+/** Fires the next timer (asserting the sans-IO contract) and returns its time. */
+function tick(a: IceAgent): number {
+  const t = a.pollTimeout();
+  if (t === undefined) throw new Error('no timer armed');
+  a.handleTimeout(t);
+  const next = a.pollTimeout();
+  if (next !== undefined) expect(next).toBeGreaterThan(t);
+  return t;
+}
+
+/** A controlling agent whose only pair is nominated and selected (state `completed`); returns it and the time. */
+function completed(opts: IceAgentOptions = {}): { a: IceAgent; t: number } {
+  const a = agent({ nominationDelay: 0, ...opts });
+  let t = 0;
+  for (let i = 0; i < 20 && a.state !== 'completed'; i++) {
+    t = Math.max(t, a.pollTimeout() ?? t);
+    a.handleTimeout(t);
+    for (const { m } of drain(a)) {
+      t += 5;
+      a.handleInput(success(m), R, t, L);
+    }
+  }
+  expect(a.state).toBe('completed');
+  events(a);
+  return { a, t };
+}
+
 describe('non-symmetric check responses fail the pair (RFC 8445 §7.2.5.2.1)', () => {
   it('a success arriving on another local address fails the pair instead of validating it', () => {
     const a = agent({ nominationDelay: 1e9 });
@@ -143,5 +170,63 @@ describe('487 Role Conflict to our check (RFC 8445 §7.2.5.1)', () => {
     expect(retry!.destination).toEqual(R);
     expect(retry!.m.iceControlling()).toBeUndefined();
     expect(retry!.m.iceControlled()).toBe(a.tieBreaker);
+  });
+});
+
+describe('consent freshness as sender (RFC 7675)', () => {
+  it('an authenticated 403 to a consent check revokes consent at once (§5.2)', () => {
+    const { a } = completed();
+    const t = tick(a);
+    const [c] = drain(a);
+    expect(c!.m.useCandidate()).toBe(false);
+    expect(a.handleInput(failure(c!.m, ErrorCode.Forbidden), R, t + 20, L)).toBe('response');
+    expect(a.state).toBe('failed');
+    expect(a.selectedPair).toBeUndefined();
+    expect(states(events(a))).toEqual(['failed']);
+    // No more consent checks on the revoked pair.
+    for (let n = a.pollTimeout(); n !== undefined; n = a.pollTimeout()) {
+      a.handleTimeout(n);
+      expect(drain(a)).toEqual([]);
+    }
+  });
+
+  it('an unauthenticated 403 (no MESSAGE-INTEGRITY) revokes nothing', () => {
+    const { a } = completed();
+    const t = tick(a);
+    const [c] = drain(a);
+    expect(a.handleInput(failure(c!.m, ErrorCode.Forbidden, null), R, t + 20, L)).toBe('ignored');
+    expect(a.state).toBe('completed');
+    expect(a.selectedPair).toBeDefined();
+  });
+
+  it('expiry counts from when the answered consent request was sent, not when its answer came (§5.1)', () => {
+    const { a } = completed();
+    const sentAt = tick(a);
+    const [c] = drain(a);
+    // A slow path: the answer arrives 5.5 s later; nothing after it is ever answered.
+    let answered = false;
+    let failedAt: number | undefined;
+    const seen: { t: number; state: string }[] = [];
+    while (failedAt === undefined) {
+      const n = a.pollTimeout()!;
+      if (!answered && n >= sentAt + 5500) {
+        expect(a.handleInput(success(c!.m), R, sentAt + 5500, L)).toBe('response');
+        answered = true;
+        continue;
+      }
+      a.handleTimeout(n);
+      drain(a);
+      for (const s of states(events(a))) {
+        seen.push({ t: n, state: s });
+        if (s === 'failed') failedAt = n;
+      }
+      expect(n).toBeLessThan(sentAt + 60_000);
+    }
+    expect(answered).toBe(true);
+    // disconnected 12 s and failed 30 s after the SENDING of the answered request.
+    expect(seen).toEqual([
+      { t: sentAt + 12_000, state: 'disconnected' },
+      { t: sentAt + 30_000, state: 'failed' },
+    ]);
   });
 });
