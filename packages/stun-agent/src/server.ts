@@ -11,7 +11,6 @@ import {
   MessageBuilder,
   MessageClass,
   Method,
-  methodOf,
   PasswordAlgorithm,
   parseNonceCookie,
   type StunMessage,
@@ -69,12 +68,23 @@ export interface StunServerOptions {
 /** What the server did with one datagram. */
 export type ServerVerdict =
   | 'success'
+  /**
+   * 400 sent: a request missing the attributes its credential mechanism needs (RFC 8489
+   * §9.1.3, §9.2.4), or an RFC 3489 request while authentication is configured.
+   */
   | 'bad-request'
   | 'unauthenticated'
   | 'stale-nonce'
   | 'unknown-attribute'
   /** Not STUN at all (or a STUN-looking datagram without the magic cookie that cannot be parsed). */
   | 'not-stun'
+  /**
+   * A request header with the magic cookie whose length or attributes do not parse: silently
+   * discarded (RFC 8489 §6.3, "the message length is sensible").
+   */
+  | 'malformed'
+  /** A request for a method other than Binding: silently discarded (RFC 8489 §6.3). */
+  | 'unsupported-method'
   /** A response or indication: never answered. */
   | 'not-request'
   | 'bad-fingerprint'
@@ -108,6 +118,8 @@ export class StunServer implements Machine<never> {
     'stale-nonce': 0,
     'unknown-attribute': 0,
     'not-stun': 0,
+    malformed: 0,
+    'unsupported-method': 0,
     'not-request': 0,
     'bad-fingerprint': 0,
     dropped: 0,
@@ -200,12 +212,15 @@ export class StunServer implements Machine<never> {
   ): ServerVerdict {
     if (payload.length < HEADER_LENGTH || (payload[0]! & 0xc0) !== 0) return 'not-stun';
     const r = decode(payload);
-    if (!r.ok) return this.#malformed(payload, from, to);
+    if (!r.ok) return this.#malformed(payload);
     const req = r.message;
     if (req.messageClass !== MessageClass.Request) return 'not-request';
     // A FINGERPRINT that does not match means this is not (intact) STUN: discard silently.
     if (req.has(AttrType.Fingerprint) && verifyFingerprint(req) !== 'ok') return 'bad-fingerprint';
-    if (req.method !== Method.Binding) return this.#error(req, payload, from, to, ErrorCode.BadRequest);
+    // §6.3: "the method value is a supported method ... If any errors are detected, the
+    // message is silently discarded." (An error response would also be an amplifier: a
+    // 20-byte request drew a 40-byte 400.)
+    if (req.method !== Method.Binding) return 'unsupported-method';
     if (req.classic) {
       // RFC 3489 clients cannot take part in RFC 8489 authentication.
       if (this.#auth !== undefined) return this.#error(req, payload, from, to, ErrorCode.BadRequest);
@@ -357,20 +372,18 @@ export class StunServer implements Machine<never> {
   }
 
   /**
-   * A datagram with a valid STUN request header and magic cookie that the codec could not parse
-   * (bad attribute lengths, truncation): 400, echoing the transaction ID (§6.3). Anything less
-   * recognisable gets silence.
+   * A datagram the codec could not parse (bad lengths, truncation): never answered (§6.3: a
+   * message whose length is not sensible "is silently discarded"). One with a STUN request
+   * header and the magic cookie is counted as `malformed`, anything less recognisable as
+   * `not-stun`.
    */
-  #malformed(payload: Uint8Array, from: SocketAddress, to: SocketAddress | undefined): ServerVerdict {
+  #malformed(payload: Uint8Array): ServerVerdict {
     const type = (payload[0]! << 8) | payload[1]!;
     const cookie = ((payload[4]! << 24) | (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!) >>> 0;
     if ((type & TYPE_MASK) !== 0 || cookie !== MAGIC_COOKIE || classOf(type) !== MessageClass.Request) {
       return 'not-stun';
     }
-    this.#b
-      .reset(methodOf(type), MessageClass.Error, payload.subarray(8, HEADER_LENGTH))
-      .addErrorCode(ErrorCode.BadRequest);
-    return this.#queue(from, to, 'bad-request');
+    return 'malformed';
   }
 
   #protect(b: MessageBuilder, auth: AuthOk | undefined, fingerprint: boolean): void {

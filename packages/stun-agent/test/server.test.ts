@@ -111,20 +111,19 @@ describe('StunServer: bad input', () => {
     expect(s.stats['not-stun']).toBe(3);
   });
 
-  it('answers a malformed request that has a valid header with 400', () => {
+  it('silently discards a malformed request that has a valid header (RFC 8489 §6.3)', () => {
     const bytes = request((b) => b.addSoftware('xyz'));
     bytes[22] = 0; // attribute length 0x00?? → beyond the message
     bytes[23] = 200;
-    const { verdict, answer } = ask(new StunServer(), bytes);
-    expect(verdict).toBe('bad-request');
-    expect(answer!.errorCode()?.code).toBe(400);
-    expect(answer!.transactionId).toEqual(ID);
+    expect(ask(new StunServer(), bytes)).toMatchObject({ verdict: 'malformed', answer: undefined });
   });
 
-  it('400 for a method it does not serve', () => {
-    const { answer } = ask(new StunServer(), request(undefined, Method.Allocate));
-    expect(answer!.method).toBe(Method.Allocate);
-    expect(answer!.errorCode()?.code).toBe(400);
+  it('silently discards a method it does not serve (RFC 8489 §6.3)', () => {
+    const s = new StunServer();
+    expect(ask(s, request(undefined, Method.Allocate))).toMatchObject({
+      verdict: 'unsupported-method',
+      answer: undefined,
+    });
   });
 
   it('420 with UNKNOWN-ATTRIBUTES for unknown comprehension-required attributes; ignores optional ones', () => {
@@ -166,7 +165,13 @@ describe('StunServer: bad input', () => {
       expect(s.handleInput(req, { ...CLIENT, port }, 0)).toBe('success');
     }
     // An error response in between reuses the builder too.
-    expect(s.handleInput(request(undefined, Method.Allocate), CLIENT, 0)).toBe('bad-request');
+    expect(
+      s.handleInput(
+        request((b) => b.addRaw(0x7f01, new Uint8Array(4))),
+        CLIENT,
+        0,
+      ),
+    ).toBe('unknown-attribute');
     const out = drainTransmits(s);
     expect(out).toHaveLength(4);
     for (const [i, port] of ports.entries()) {
