@@ -21,6 +21,7 @@ import {
 } from '@natkit/stun-codec';
 import { NonceIssuer } from './nonce.ts';
 import { defaultRandom } from './random.ts';
+import { notUnderstoodAttributes } from './unsupported-attributes.ts';
 
 /** Short-term credentials (RFC 8489 §9.1): a lookup from USERNAME to password (or prepared key). */
 export interface ShortTermServerAuth {
@@ -221,13 +222,11 @@ export class StunServer implements Machine<never> {
     // message is silently discarded." (An error response would also be an amplifier: a
     // 20-byte request drew a 40-byte 400.)
     if (req.method !== Method.Binding) return 'unsupported-method';
+    let auth: AuthOk | undefined;
     if (req.classic) {
       // RFC 3489 clients cannot take part in RFC 8489 authentication.
       if (this.#auth !== undefined) return this.#error(req, payload, from, to, ErrorCode.BadRequest);
-      return this.#success(req, payload, from, to, undefined);
-    }
-    let auth: AuthOk | undefined;
-    if (this.#auth?.type === 'short-term') {
+    } else if (this.#auth?.type === 'short-term') {
       const a = this.#shortTerm(this.#auth, req);
       if (typeof a === 'number') return this.#error(req, payload, from, to, a);
       auth = a;
@@ -236,9 +235,12 @@ export class StunServer implements Machine<never> {
       if (typeof a === 'number') return this.#challenge(req, payload, from, to, now, a);
       auth = a;
     }
-    // §6.3.1: unknown comprehension-required attributes are checked after authentication.
-    if (req.unknownRequired.length > 0) {
-      return this.#error(req, payload, from, to, ErrorCode.UnknownAttribute, auth, req.unknownRequired);
+    // §6.3.1: unknown comprehension-required attributes are checked after authentication; so
+    // are the known ones this server does not act on (RFC 5780 §6.1's CHANGE-REQUEST, …), and
+    // for RFC 3489 clients RESPONSE-ADDRESS / CHANGE-REQUEST (RFC 5389 §12.2).
+    const unknown = notUnderstoodAttributes(req);
+    if (unknown.length > 0) {
+      return this.#error(req, payload, from, to, ErrorCode.UnknownAttribute, auth, unknown);
     }
     return this.#success(req, payload, from, to, auth);
   }
@@ -362,10 +364,18 @@ export class StunServer implements Machine<never> {
       (unknown === undefined ? 0 : 6 + 2 * unknown.length) +
       (auth === undefined ? 0 : 36) +
       (fp ? 8 : 0);
-    const withReason = size <= payload.length + ADDRESS_BUDGET;
+    // An RFC 3489 client need not cope with attribute padding (RFC 8489 §14.13 notes that
+    // RFC 3489 padded UNKNOWN-ATTRIBUTES by repeating the last entry), so for classic requests
+    // every attribute length is kept a multiple of 4: no reason phrase, and an odd list gets
+    // its last type twice (still a valid list of types under RFC 8489).
+    const withReason = !req.classic && size <= payload.length + ADDRESS_BUDGET;
     if (withReason) b.addErrorCode(code);
     else b.addErrorCode(code, '');
-    if (unknown !== undefined) b.addUnknownAttributes(unknown);
+    if (unknown !== undefined) {
+      b.addUnknownAttributes(
+        req.classic && unknown.length % 2 === 1 ? [...unknown, unknown.at(-1)!] : unknown,
+      );
+    }
     // Only a request that passed authentication gets an integrity-protected error (§9.1.3).
     this.#protect(b, auth, fp);
     return this.#queue(from, to, verdictOf(code));

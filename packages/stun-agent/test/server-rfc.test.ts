@@ -1,6 +1,18 @@
-// StunServer against the RFC text where a review found it lax: silent discards (RFC 8489 §6.3).
+// StunServer against the RFC text where a review found it lax: silent discards
+// (RFC 8489 §6.3), and comprehension-required attributes it parses but does not act on
+// (RFC 5780, RFC 5389 §12.2).
 import { fc, test } from '@fast-check/vitest';
-import { decode, MessageBuilder, MessageClass, Method, type StunMessage } from '@natkit/stun-codec';
+import {
+  AttrType,
+  decode,
+  IntegrityKey,
+  MessageBuilder,
+  MessageClass,
+  Method,
+  type StunMessage,
+  shortTermKey,
+  verifyMessageIntegrity,
+} from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
 import { StunServer } from '../src/server.ts';
 import { CLIENT, drainTransmits } from './helpers.ts';
@@ -108,4 +120,143 @@ describe('StunServer: silent discards (RFC 8489 §6.3)', () => {
       expect(drainTransmits(s)).toEqual([]);
     },
   );
+});
+
+describe('StunServer: known comprehension-required attributes it does not implement', () => {
+  it('CHANGE-REQUEST gets 420 listing it, whatever its flags (RFC 5780 §6.1: no alternate address)', () => {
+    const s = new StunServer();
+    for (const flags of [
+      {},
+      { changeIp: true },
+      { changePort: true },
+      { changeIp: true, changePort: true },
+    ]) {
+      const { verdict, answer } = ask(
+        s,
+        request((b) => b.addChangeRequest(flags)),
+      );
+      expect(verdict).toBe('unknown-attribute');
+      expect(answer!.messageClass).toBe(MessageClass.Error);
+      expect(answer!.errorCode()?.code).toBe(420);
+      expect(answer!.unknownAttributes()).toEqual([AttrType.ChangeRequest]);
+      expect(answer!.has(AttrType.XorMappedAddress)).toBe(false);
+    }
+    expect(s.stats['unknown-attribute']).toBe(4);
+    expect(s.stats.success).toBe(0);
+  });
+
+  it('RESPONSE-PORT and PADDING get 420 too, listed once each in wire order with unknown types', () => {
+    const bytes = request((b) =>
+      b
+        .addResponsePort(4000)
+        .addRaw(0x7f01, new Uint8Array(4))
+        .addPadding(8)
+        .addSoftware('x')
+        .addChangeRequest({})
+        .addResponsePort(4001),
+    );
+    const { verdict, answer } = ask(new StunServer(), bytes);
+    expect(verdict).toBe('unknown-attribute');
+    expect(answer!.unknownAttributes()).toEqual([
+      AttrType.ResponsePort,
+      0x7f01,
+      AttrType.Padding,
+      AttrType.ChangeRequest,
+    ]);
+  });
+
+  it('ignores known attributes that mean nothing for a Binding server: TURN, ICE, response-only', () => {
+    const s = new StunServer();
+    const asks: ((b: MessageBuilder) => void)[] = [
+      (b) => b.addRequestedTransport().addLifetime(600).addDontFragment().addEvenPort(),
+      (b) => b.addChannelNumber(0x4000).addXorPeerAddress(CLIENT).addData(new Uint8Array(3)),
+      (b) => b.addRequestedAddressFamily('IPv4').addReservationToken(new Uint8Array(8)),
+      (b) => b.addPriority(0x6e0001ff).addUseCandidate().addIceControlling(7n),
+      (b) => b.addMappedAddress(CLIENT).addXorMappedAddress(CLIENT).addErrorCode(400),
+      (b) => b.addUsername('u:v').addMessageIntegrity(shortTermKey('no auth configured')),
+    ];
+    for (const build of asks) expect(ask(s, request(build)).verdict).toBe('success');
+  });
+
+  it('ignores an RFC 5780 attribute placed after MESSAGE-INTEGRITY (RFC 8489 §14.5)', () => {
+    const key = new IntegrityKey(shortTermKey('pass'));
+    const s = new StunServer({ auth: { type: 'short-term', password: () => key } });
+    // The builder refuses to write it there, so append it by hand and fix the length.
+    const signed = request((b) => b.addUsername('a:b').addMessageIntegrity(key));
+    const bytes = new Uint8Array(signed.length + 8);
+    bytes.set(signed);
+    bytes.set([0x00, 0x03, 0x00, 0x04, 0, 0, 0, 6], signed.length); // CHANGE-REQUEST
+    bytes[3] = bytes.length - 20;
+    expect(ask(s, bytes).verdict).toBe('success');
+  });
+
+  it('checks credentials first, then answers 420 integrity-protected (RFC 8489 §6.3, §6.3.1)', () => {
+    const key = new IntegrityKey(shortTermKey('pass'));
+    const s = new StunServer({
+      auth: { type: 'short-term', password: (u) => (u === 'a:b' ? key : undefined) },
+    });
+    const good = ask(
+      s,
+      request((b) => b.addChangeRequest({ changeIp: true }).addUsername('a:b').addMessageIntegrity(key)),
+    );
+    expect(good.answer!.errorCode()?.code).toBe(420);
+    expect(good.answer!.unknownAttributes()).toEqual([AttrType.ChangeRequest]);
+    expect(verifyMessageIntegrity(good.answer!, key)).toBe('ok');
+    const forged = request((b) =>
+      b.addChangeRequest({}).addUsername('a:b').addMessageIntegrity(shortTermKey('x')),
+    );
+    expect(ask(s, forged).answer!.errorCode()?.code).toBe(401);
+    const lt = new StunServer({ auth: { type: 'long-term', realm: 'r', password: () => 'p' } });
+    expect(
+      ask(
+        lt,
+        request((b) => b.addChangeRequest({})),
+      ).answer!.errorCode()?.code,
+    ).toBe(401);
+  });
+});
+
+/** Every attribute's length field, in wire order (the raw TLV chain). */
+function attributeLengths(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let o = 20; o < bytes.length; o += 4 + ((((bytes[o + 2]! << 8) | bytes[o + 3]!) + 3) & ~3)) {
+    out.push((bytes[o + 2]! << 8) | bytes[o + 3]!);
+  }
+  return out;
+}
+
+describe('StunServer: RFC 3489 clients (RFC 5389 §12.2)', () => {
+  const RESPONSE_ADDRESS = 0x0002;
+  const addr = new Uint8Array([0, 1, 0x0d, 0x96, 192, 0, 2, 10]);
+
+  it('RESPONSE-ADDRESS or CHANGE-REQUEST: 420 in RFC 3489 form (16-byte ID echoed, 4-byte multiples)', () => {
+    const s = new StunServer();
+    const cases: [Uint8Array, number[]][] = [
+      [classic([[RESPONSE_ADDRESS, addr]]), [RESPONSE_ADDRESS, RESPONSE_ADDRESS]],
+      [classic([[AttrType.ChangeRequest, new Uint8Array([0, 0, 0, 6])]]), [3, 3]],
+      [
+        classic([
+          [AttrType.ChangeRequest, new Uint8Array(4)],
+          [RESPONSE_ADDRESS, addr],
+        ]),
+        [3, RESPONSE_ADDRESS],
+      ],
+    ];
+    for (const [req, listed] of cases) {
+      const { verdict, answer, bytes } = ask(s, req);
+      expect(verdict).toBe('unknown-attribute');
+      expect(answer!.classic).toBe(true);
+      expect(bytes!.subarray(4, 20)).toEqual(req.subarray(4, 20));
+      expect(answer!.errorCode()?.code).toBe(420);
+      // RFC 3489 repeated the last type to fill 32 bits (RFC 8489 §14.13's note).
+      expect(answer!.unknownAttributes()).toEqual(listed);
+      for (const len of attributeLengths(bytes!)) expect(len % 4).toBe(0);
+    }
+  });
+
+  it('still answers a plain RFC 3489 request with MAPPED-ADDRESS, and 400 when auth is configured', () => {
+    expect(ask(new StunServer(), classic()).answer!.mappedAddress()).toEqual(CLIENT);
+    const s = new StunServer({ auth: { type: 'short-term', password: () => 'p' } });
+    expect(ask(s, classic([[RESPONSE_ADDRESS, addr]])).answer!.errorCode()?.code).toBe(400);
+  });
 });
