@@ -1,21 +1,24 @@
-// StunServer against the RFC text where a review found it lax: silent discards
-// (RFC 8489 §6.3), and comprehension-required attributes it parses but does not act on
-// (RFC 5780, RFC 5389 §12.2).
+// StunServer against the RFC text where a review found it lax: comprehension-required
+// attributes it parses but does not act on (RFC 5780, RFC 5389 §12.2), silent discards
+// (RFC 8489 §6.3), and the long-term response's integrity attribute (RFC 8489 §9.2.4).
 import { fc, test } from '@fast-check/vitest';
 import {
   AttrType,
   decode,
   IntegrityKey,
+  longTermKey,
   MessageBuilder,
   MessageClass,
   Method,
+  PasswordAlgorithm,
   type StunMessage,
   shortTermKey,
   verifyMessageIntegrity,
+  verifyMessageIntegritySha256,
 } from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
 import { StunServer } from '../src/server.ts';
-import { CLIENT, drainTransmits } from './helpers.ts';
+import { CLIENT, drainTransmits, seededRandom } from './helpers.ts';
 
 const ID = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2]);
 
@@ -258,5 +261,85 @@ describe('StunServer: RFC 3489 clients (RFC 5389 §12.2)', () => {
     expect(ask(new StunServer(), classic()).answer!.mappedAddress()).toEqual(CLIENT);
     const s = new StunServer({ auth: { type: 'short-term', password: () => 'p' } });
     expect(ask(s, classic([[RESPONSE_ADDRESS, addr]])).answer!.errorCode()?.code).toBe(400);
+  });
+});
+
+describe('StunServer: long-term response integrity follows PASSWORD-ALGORITHM (RFC 8489 §9.2.4)', () => {
+  const realm = 'example.org';
+  const server = () =>
+    new StunServer({
+      random: seededRandom(3),
+      auth: { type: 'long-term', realm, password: (u) => (u === 'alice' ? 'wonderland' : undefined) },
+    });
+  const keyOf = (alg: 'md5' | 'sha256') => new IntegrityKey(longTermKey('alice', realm, 'wonderland', alg));
+
+  function authed(nonce: string, alg: 'md5' | 'sha256' | 'none', integrity: 'mi' | 'mi256' | 'both') {
+    const key = keyOf(alg === 'sha256' ? 'sha256' : 'md5');
+    return request((b) => {
+      b.addUsername('alice').addRealm(realm).addNonce(nonce);
+      if (alg !== 'none') {
+        b.addPasswordAlgorithms([
+          { algorithm: PasswordAlgorithm.SHA256 },
+          { algorithm: PasswordAlgorithm.MD5 },
+        ]);
+        b.addPasswordAlgorithm({
+          algorithm: alg === 'sha256' ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5,
+        });
+      }
+      if (integrity !== 'mi256') b.addMessageIntegrity(key);
+      if (integrity !== 'mi') b.addMessageIntegritySha256(key);
+    });
+  }
+
+  function answer(alg: 'md5' | 'sha256' | 'none', integrity: 'mi' | 'mi256' | 'both'): StunMessage {
+    const s = server();
+    const nonce = ask(s, request()).answer!.nonce()!;
+    const r = ask(s, authed(nonce, alg, integrity), 1);
+    expect(r.verdict).toBe('success');
+    return r.answer!;
+  }
+
+  it('negotiated SHA-256: MESSAGE-INTEGRITY-SHA256 even when the request carried only MESSAGE-INTEGRITY', () => {
+    for (const integrity of ['mi', 'mi256', 'both'] as const) {
+      const a = answer('sha256', integrity);
+      expect(verifyMessageIntegritySha256(a, keyOf('sha256'))).toBe('ok');
+      expect(a.has(AttrType.MessageIntegrity)).toBe(false);
+    }
+  });
+
+  it('explicit PASSWORD-ALGORITHM MD5: MESSAGE-INTEGRITY-SHA256 keyed with the MD5 key', () => {
+    for (const integrity of ['mi', 'mi256'] as const) {
+      const a = answer('md5', integrity);
+      expect(verifyMessageIntegritySha256(a, keyOf('md5'))).toBe('ok');
+      expect(a.has(AttrType.MessageIntegrity)).toBe(false);
+    }
+  });
+
+  it('neither PASSWORD-ALGORITHMS nor PASSWORD-ALGORITHM (processed as MD5): MESSAGE-INTEGRITY', () => {
+    for (const integrity of ['mi', 'mi256'] as const) {
+      const a = answer('none', integrity);
+      expect(verifyMessageIntegrity(a, keyOf('md5'))).toBe('ok');
+      expect(a.has(AttrType.MessageIntegritySha256)).toBe(false);
+      // "...the REALM, NONCE, USERNAME, and USERHASH attributes SHOULD NOT be included."
+      for (const t of [AttrType.Realm, AttrType.Nonce, AttrType.Username, AttrType.Userhash]) {
+        expect(a.has(t)).toBe(false);
+      }
+    }
+  });
+
+  it('the same rule protects a 420 sent after authentication', () => {
+    const s = server();
+    const nonce = ask(s, request()).answer!.nonce()!;
+    const req = request((b) => {
+      b.addChangeRequest({}).addUsername('alice').addRealm(realm).addNonce(nonce);
+      b.addPasswordAlgorithms([
+        { algorithm: PasswordAlgorithm.SHA256 },
+        { algorithm: PasswordAlgorithm.MD5 },
+      ]);
+      b.addPasswordAlgorithm({ algorithm: PasswordAlgorithm.SHA256 }).addMessageIntegrity(keyOf('sha256'));
+    });
+    const a = ask(s, req, 1).answer!;
+    expect(a.errorCode()?.code).toBe(420);
+    expect(verifyMessageIntegritySha256(a, keyOf('sha256'))).toBe('ok');
   });
 });
