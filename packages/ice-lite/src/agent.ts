@@ -87,7 +87,20 @@ interface Selected {
 /** What a StunClient request of a full agent was for. */
 type Outstanding =
   | { kind: 'gather'; base: Candidate; server: SocketAddress }
-  | { kind: 'check'; pair: CandidatePair; nominate: boolean; controlling: boolean; generation: number }
+  | {
+      kind: 'check';
+      pair: CandidatePair;
+      /** Sent with USE-CANDIDATE. */
+      nominate: boolean;
+      /**
+       * A nomination check in the sense of RFC 8445 §7.2.5.3.4: the controlling side's
+       * USE-CANDIDATE check, or the controlled side's check triggered by a USE-CANDIDATE request.
+       * Its failure fails the checklist.
+       */
+      nomination: boolean;
+      controlling: boolean;
+      generation: number;
+    }
   | { kind: 'consent'; sentAt: number };
 
 /** Full-mode state; absent in lite agents so an idle lite session stays small. */
@@ -893,7 +906,14 @@ export class IceAgent implements Machine<IceEvent> {
     });
     pair.state = 'in-progress';
     pair.request = id;
-    f.outstanding.set(id, { kind: 'check', pair, nominate, controlling, generation: f.generation });
+    f.outstanding.set(id, {
+      kind: 'check',
+      pair,
+      nominate,
+      nomination: nominate || (!controlling && pair.nominateOnSuccess),
+      controlling,
+      generation: f.generation,
+    });
     f.lastPaced = now;
     this.#checksSent++;
     if (this.#hot.state === 'new') this.#setState('checking');
@@ -964,7 +984,7 @@ export class IceAgent implements Machine<IceEvent> {
     f.client.cancel(id, now);
     f.outstanding.delete(id);
     o.pair.request = undefined;
-    this.#checkFailed(f, o);
+    this.#checkFailed(f, o, now);
     return true;
   }
 
@@ -1024,7 +1044,7 @@ export class IceAgent implements Machine<IceEvent> {
       !isUnspecified(to) &&
       !sameAddress(to, this.#hot.localCandidates[pair.local]!.address)
     ) {
-      this.#checkFailed(f, o);
+      this.#checkFailed(f, o, now);
       return;
     }
     if (e.type === 'success') {
@@ -1061,15 +1081,41 @@ export class IceAgent implements Machine<IceEvent> {
       return;
     }
     // Timeout, integrity failure or another error: §7.2.5.2 pair Failed.
-    this.#checkFailed(f, o);
+    this.#checkFailed(f, o, now);
   }
 
   /** RFC 8445 §7.2.5.2: the check of `o.pair` failed (timeout, error, asymmetric addresses). */
-  #checkFailed(f: FullState, o: Extract<Outstanding, { kind: 'check' }>): void {
+  #checkFailed(f: FullState, o: Extract<Outstanding, { kind: 'check' }>, now: number): void {
     const pair = o.pair;
     pair.state = 'failed';
+    if (o.nomination) {
+      this.#nominationFailed(f, now);
+      return;
+    }
     if (f.nominating === pair) f.nominating = undefined;
     this.#checkFailure(f);
+  }
+
+  /**
+   * RFC 8445 §7.2.5.3.4: a nomination check failed. The pair has left the valid list (it is
+   * Failed) and the checklist is Failed: no other pair is nominated — §8.1.1 allows one
+   * nomination per session, a new one takes an ICE restart — so checks stop and, with one data
+   * stream and no selected pair, the agent reports `failed` (RFC 8445 §8.1.2: every checklist
+   * Failed). A pair still selected from before a `restart()` keeps running under consent.
+   */
+  #nominationFailed(f: FullState, now: number): void {
+    f.nominating = undefined;
+    f.concluded = true;
+    for (const p of f.checklist.pairs) {
+      if (p.request !== undefined) {
+        f.client.cancel(p.request, now);
+        f.outstanding.delete(p.request);
+        p.request = undefined;
+        if (p.state === 'in-progress') p.state = 'waiting';
+      }
+    }
+    f.checklist.clearTriggered();
+    if (this.#hot.selected === undefined && this.#hot.state !== 'closed') this.#setState('failed');
   }
 
   /**

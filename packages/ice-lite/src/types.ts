@@ -15,7 +15,9 @@ export type IceMode = 'lite' | 'full';
  * - `connected`: a pair is selected and consent is fresh — data may flow.
  * - `completed`: full agents only — the controlling side's nomination succeeded and checks ended.
  * - `disconnected`: the selected pair has not been refreshed for `disconnectedTimeout` (RFC 7675).
- * - `failed`: consent expired (30 s, RFC 7675 §5.1) or every pair failed; an ICE restart is needed.
+ * - `failed`: consent expired (30 s, RFC 7675 §5.1) or was revoked (authenticated 403, §5.2), every
+ *   pair failed, or (full) a nomination check failed, which fails the checklist (RFC 8445
+ *   §7.2.5.3.4) — no other pair is nominated; an ICE restart is needed.
  * - `closed`: `close()` was called.
  */
 export type IceState = 'new' | 'checking' | 'connected' | 'completed' | 'disconnected' | 'failed' | 'closed';

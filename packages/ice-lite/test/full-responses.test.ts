@@ -2,7 +2,7 @@ import type { SocketAddress } from '@natkit/sans-io';
 import { ErrorCode, MessageBuilder, MessageClass, type StunMessage, shortTermKey } from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
 import { IceAgent, type IceAgentOptions, type IceEvent } from '../src/index.ts';
-import { parse, v4 } from './peer.ts';
+import { check, parse, v4 } from './peer.ts';
 
 /**
  * A full agent against a scripted peer, driven through handleInput/handleTimeout in virtual
@@ -228,5 +228,65 @@ describe('consent freshness as sender (RFC 7675)', () => {
       { t: sentAt + 12_000, state: 'disconnected' },
       { t: sentAt + 30_000, state: 'failed' },
     ]);
+  });
+});
+
+describe('a failed nomination check fails the checklist (RFC 8445 §7.2.5.3.4)', () => {
+  const R2 = v4('10.0.0.3', 6000);
+
+  it('controlling: a lost USE-CANDIDATE check never leads to nominating another pair; the agent fails', () => {
+    const a = agent({ nominationDelay: 0 }, [R, R2]);
+    const nominated: string[] = [];
+    const inbox: { at: number; bytes: Uint8Array; from: SocketAddress }[] = [];
+    let t = 0;
+    for (let step = 0; step < 1000 && a.state !== 'failed'; step++) {
+      const n = a.pollTimeout();
+      if (n === undefined) break;
+      const d = inbox[0];
+      if (d !== undefined && d.at <= n) {
+        inbox.shift();
+        t = d.at;
+        a.handleInput(d.bytes, d.from, t, L);
+      } else {
+        t = tick(a);
+      }
+      for (const { destination, m } of drain(a)) {
+        if (m.useCandidate()) {
+          nominated.push(destination.address);
+          if (destination.address === R.address) continue; // every nomination of R is lost
+        }
+        // R2 answers a little later than R, so R is the better valid pair and gets nominated.
+        const delay = destination.address === R2.address ? 30 : 5;
+        inbox.push({ at: t + delay, bytes: success(m), from: destination });
+        inbox.sort((x, y) => x.at - y.at);
+      }
+    }
+    expect(a.state).toBe('failed');
+    expect(new Set(nominated)).toEqual(new Set([R.address]));
+    expect(a.selectedPair).toBeUndefined();
+    expect(a.pairs.find((p) => a.remoteCandidates[p.remote]!.address.address === R.address)!.state).toBe(
+      'failed',
+    );
+    expect(states(events(a))).toEqual(['checking', 'failed']);
+    // Nothing more is sent: no timer is left.
+    expect(a.pollTimeout()).toBeUndefined();
+  });
+
+  it('controlled: the check triggered by USE-CANDIDATE failing fails the agent, other pairs are not checked', () => {
+    const a = agent({ role: 'controlled', nominationDelay: 0 }, [R, R2]);
+    const nominate = check({
+      username: `${a.localCredentials.ufrag}:${remoteCreds.ufrag}`,
+      pwd: a.localCredentials.pwd,
+      useCandidate: true,
+    });
+    expect(a.handleInput(nominate, R, 0, L)).toBe('answered');
+    drain(a); // our response
+    a.handleTimeout(a.pollTimeout()!);
+    const [triggered] = drain(a);
+    expect(triggered!.destination).toEqual(R);
+    expect(a.handleInput(failure(triggered!.m, ErrorCode.ServerError), R, 10, L)).toBe('response');
+    expect(a.state).toBe('failed');
+    expect(a.selectedPair).toBeUndefined();
+    expect(a.pollTimeout()).toBeUndefined();
   });
 });
