@@ -1161,13 +1161,35 @@ export class IceAgent implements Machine<IceEvent> {
       foundation: candidateFoundation('srflx', base.address.address, 'UDP', server.address),
       component: base.component,
       transport: 'UDP',
-      priority: candidatePriority('srflx', Math.floor((base.priority % 16777216) / 256), base.component),
+      priority: candidatePriority('srflx', this.#uniqueLocalPreference(base), base.component),
       address: mapped,
       type: 'srflx',
       related: base.address,
     };
     this.#hot.localCandidates.push(c);
     this.#emit({ type: 'local-candidate', candidate: c });
+  }
+
+  /**
+   * RFC 8445 §5.1.2.1: candidates of one type and component need distinct local preferences.
+   * Starts from the base's (so srflx candidates keep their bases' order) and steps down past
+   * the ones the server-reflexive candidates already use — a symmetric NAT gives one base a
+   * different mapping per STUN server. Gathering only, so the scan is fine.
+   */
+  #uniqueLocalPreference(base: Candidate): number {
+    const used = (lp: number) =>
+      this.#hot.localCandidates.some(
+        (c) =>
+          c.type === 'srflx' &&
+          c.component === base.component &&
+          Math.floor((c.priority % 16777216) / 256) === lp,
+      );
+    const start = Math.floor((base.priority % 16777216) / 256);
+    for (let i = 0; i < 65536; i++) {
+      const lp = (start - i + 65536) % 65536;
+      if (!used(lp)) return lp;
+    }
+    return start; // 65536 srflx candidates of one component: cannot happen (bounded gathering)
   }
 
   #gatheringDone(f: FullState): void {

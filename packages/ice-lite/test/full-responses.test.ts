@@ -290,3 +290,33 @@ describe('a failed nomination check fails the checklist (RFC 8445 §7.2.5.3.4)',
     expect(a.pollTimeout()).toBeUndefined();
   });
 });
+
+describe('server-reflexive candidates (RFC 8445 §5.1.2.1)', () => {
+  it('one base behind a symmetric NAT gets distinct srflx priorities from two STUN servers', () => {
+    const servers = [v4('198.51.100.1', 3478), v4('198.51.100.2', 3478)];
+    const a = new IceAgent({ mode: 'full', random: lcg(), stunServers: servers });
+    a.addLocalCandidate(L);
+    a.addLocalCandidate(v4('10.0.0.5', 5000));
+    a.gather(0);
+    let port = 40000;
+    for (let n = a.pollTimeout(); n !== undefined && a.localCandidates.length < 6; n = a.pollTimeout()) {
+      a.handleTimeout(n);
+      for (const { destination, m } of drain(a)) {
+        // A symmetric NAT: every server sees another external port.
+        const mapped = v4('203.0.113.1', port++);
+        const res = new MessageBuilder()
+          .resetResponse(m, MessageClass.Success)
+          .addXorMappedAddress(mapped)
+          .addFingerprint()
+          .build();
+        a.handleInput(res, destination, n + 5, L);
+      }
+    }
+    const srflx = a.localCandidates.filter((c) => c.type === 'srflx');
+    expect(srflx).toHaveLength(4);
+    expect(new Set(srflx.map((c) => c.priority)).size).toBe(4);
+    for (const c of srflx) expect(Math.floor(c.priority / 2 ** 24)).toBe(100);
+    // The first srflx of each base keeps the base's local preference order.
+    expect(srflx[0]!.priority).toBeGreaterThan(srflx[srflx.length - 1]!.priority);
+  });
+});
