@@ -7,7 +7,6 @@ import {
   IntegrityKey,
   MessageBuilder,
   MessageClass,
-  Method,
   PasswordAlgorithm,
   shortTermKey,
   userhash,
@@ -238,11 +237,12 @@ describe('StunClient ↔ StunServer', () => {
   });
 
   it('error responses end the transaction with code and reason', () => {
+    // CHANGE-REQUEST: the server has no alternate address, so 420 (RFC 5780 §6.1).
     const { client, link } = pair();
-    client.request(SERVER, 0, { method: Method.Allocate });
+    client.request(SERVER, 0, { build: (b) => b.addChangeRequest({}) });
     link.run(0, 60_000);
     expect(drainEvents(client)).toEqual([
-      expect.objectContaining({ type: 'error-response', code: 400, reason: 'Bad Request' }),
+      expect.objectContaining({ type: 'error-response', code: 420, reason: 'Unknown Attribute' }),
     ]);
   });
 
