@@ -1,5 +1,5 @@
 import type { Machine, RandomSource, SocketAddress, Transmit } from '@natkit/sans-io';
-import { StunClient, type StunClientEvent } from '@natkit/stun-agent';
+import { DEFAULT_POLICY, retransmitSchedule, StunClient, type StunClientEvent } from '@natkit/stun-agent';
 import {
   AttrType,
   decode,
@@ -103,6 +103,14 @@ type Outstanding =
     }
   | { kind: 'consent'; sentAt: number };
 
+/** A check transaction cancelled by a triggered check whose response is still awaited (§7.3.1.4). */
+interface CancelledCheck {
+  pair: CandidatePair;
+  generation: number;
+  /** When the transaction would have timed out: later responses are ignored. */
+  until: number;
+}
+
 /** Full-mode state; absent in lite agents so an idle lite session stays small. */
 interface FullState {
   role: IceRole;
@@ -117,6 +125,12 @@ interface FullState {
   /** The checklist (RFC 8445 §6.1.2) and its triggered-check queue; replaced by a restart. */
   checklist: Checklist;
   outstanding: Map<string, Outstanding>;
+  /**
+   * Check transactions cancelled by a triggered check (RFC 8445 §7.3.1.4): no more
+   * retransmissions, no failure on timeout, but a response within the transaction timeout is
+   * still used. Keyed by request id; lazily allocated, pruned lazily, bounded by `maxPairs`.
+   */
+  cancelled: Map<string, CancelledCheck> | undefined;
   /** Gathering requests not sent yet (paced by Ta, RFC 8445 §5.1.1). */
   gatherQueue: { base: Candidate; server: SocketAddress }[];
   gathersPending: number;
@@ -242,7 +256,8 @@ function copyHotState(h: HotState): HotState {
  *
  * **Full** (RFC 8445 §5–§8): additionally gathers server-reflexive candidates through STUN
  * Binding transactions, pairs trickled remote candidates (RFC 8838), runs the checklist
- * (Frozen/Waiting/In-Progress/Succeeded/Failed, Ta pacing, triggered checks, a pair cap),
+ * (Frozen/Waiting/In-Progress/Succeeded/Failed, Ta pacing, triggered checks — one for a pair
+ * already In-Progress cancels its transaction, whose response is still used, §7.3.1.4 — a pair cap),
  * resolves role conflicts with the 64-bit tie-breaker (487 sent and handled), nominates
  * (regular nomination) or accepts nominations, and sends consent checks every 4–6 s (RFC 7675).
  * Every check is one {@link StunClient} transaction.
@@ -258,8 +273,6 @@ function copyHotState(h: HotState): HotState {
  * - Full mode: the valid pair recorded for a successful check is the checked pair itself (data
  *   is always sent from the base, §12.1.1); a peer-reflexive *local* candidate discovered from
  *   the mapped address is kept in `localCandidates` but never paired.
- * - Full mode: a triggered check for a pair already In-Progress does not cancel the running
- *   transaction (§7.3.1.4 allows either; its response is used).
  * - Full mode: consent checks (RFC 7675) double as the §11 keepalives, so no Binding
  *   indications are sent on the selected pair.
  * - One component, one data stream (rtcp-mux + BUNDLE, what WebRTC uses); UDP; no relays.
@@ -318,6 +331,7 @@ export class IceAgent implements Machine<IceEvent> {
         nominationDelay: options.nominationDelay ?? 1000,
         consentInterval: Math.max(4000 / 0.8, positive(options.consentInterval ?? 5000, 'consentInterval')),
         outstanding: new Map(),
+        cancelled: undefined,
         gatherQueue: [],
         gathersPending: 0,
         gathering: 'new',
@@ -515,6 +529,7 @@ export class IceAgent implements Machine<IceEvent> {
       this.#hot.remoteCandidates = undefined;
       this.#hot.localCandidates = this.#hot.localCandidates.filter((c) => c.type !== 'prflx');
       f.checklist = new Checklist(f.maxPairs);
+      f.cancelled = undefined;
       f.nominating = undefined;
       f.firstValidAt = undefined;
       f.concluded = false;
@@ -535,6 +550,7 @@ export class IceAgent implements Machine<IceEvent> {
     if (f !== undefined) {
       for (const id of f.outstanding.keys()) f.client.cancel(id, this.#hot.now);
       f.outstanding.clear();
+      f.cancelled = undefined;
       f.checklist = new Checklist(f.maxPairs);
       f.gatherQueue = [];
     }
@@ -574,6 +590,14 @@ export class IceAgent implements Machine<IceEvent> {
       // RFC 8445 §7.2.5.2.1: a check's response from another address fails the pair (the
       // StunClient only drops it, which would leave the pair In-Progress until it times out).
       if (v === 'wrong-source' && this.#asymmetricSource(f, msg, now)) {
+        this.#maybeNominate(f, now);
+        return 'response';
+      }
+      if (
+        v === 'unknown-transaction' &&
+        f.cancelled !== undefined &&
+        this.#lateResponse(f, msg, from, now, to)
+      ) {
         this.#maybeNominate(f, now);
         return 'response';
       }
@@ -790,8 +814,90 @@ export class IceAgent implements Machine<IceEvent> {
     }
     if (f.concluded && !pair.nominateOnSuccess) return;
     // §7.3.1.4: Succeeded → nothing; otherwise Waiting and into the triggered queue.
-    if (pair.state === 'succeeded' || pair.state === 'in-progress') return;
+    if (pair.state === 'succeeded') return;
+    if (pair.state === 'in-progress') {
+      // A pair whose in-flight check is our nomination is a valid (Succeeded) pair being
+      // nominated (§8.1.1), not one still being checked: nothing to do.
+      if (pair === f.nominating) return;
+      // §7.3.1.4: cancel the In-Progress transaction (its response is still used, see
+      // `#lateResponse`) and check the pair again now instead of waiting for retransmissions.
+      if (pair.request !== undefined) this.#cancelCheck(f, pair.request, now);
+    }
     f.checklist.trigger(pair);
+  }
+
+  /**
+   * RFC 8445 §7.3.1.4 cancellation: no more retransmissions and no failure on timeout, but a
+   * response arriving within the transaction timeout still counts. The StunClient forgets a
+   * cancelled transaction, so its id is kept here until then.
+   */
+  #cancelCheck(f: FullState, id: string, now: number): void {
+    const o = f.outstanding.get(id);
+    const info = f.client.transaction(id);
+    f.client.cancel(id, now);
+    f.outstanding.delete(id);
+    if (o === undefined || o.kind !== 'check') return;
+    o.pair.request = undefined;
+    const started = info?.firstSentAt ?? now;
+    const until = started + retransmitSchedule(DEFAULT_POLICY, info?.rto ?? 500).failAt;
+    f.cancelled ??= new Map();
+    const cancelled = f.cancelled;
+    for (const [k, c] of cancelled) if (c.until <= now) cancelled.delete(k);
+    // Bounded: a peer sending checks faster than ours complete cannot grow it without limit.
+    if (cancelled.size >= f.maxPairs) {
+      const oldest = cancelled.keys().next();
+      if (oldest.done !== true) cancelled.delete(oldest.value);
+    }
+    cancelled.set(id, { pair: o.pair, generation: o.generation, until });
+  }
+
+  /**
+   * A response the StunClient did not recognise: if it answers a check cancelled by a triggered
+   * check (§7.3.1.4) within that check's transaction timeout, and is an authentic, symmetric
+   * success (FINGERPRINT, MESSAGE-INTEGRITY with the peer's password, §7.2.5.2.1), the pair
+   * succeeds. Anything else about it changes nothing: the triggered check decides.
+   */
+  #lateResponse(
+    f: FullState,
+    msg: StunMessage,
+    from: SocketAddress,
+    now: number,
+    to: SocketAddress | undefined,
+  ): boolean {
+    const cancelled = f.cancelled!;
+    const id = hexId(msg.transactionId);
+    const c = cancelled.get(id);
+    if (c === undefined) return false;
+    cancelled.delete(id);
+    const pair = c.pair;
+    const remote = this.#remote;
+    const r = this.#hot.remoteCandidates?.[pair.remote];
+    if (
+      c.generation !== f.generation ||
+      now > c.until ||
+      msg.messageClass !== MessageClass.Success ||
+      remote === undefined ||
+      r === undefined ||
+      !sameAddress(from, r.address) ||
+      (to !== undefined &&
+        !isUnspecified(to) &&
+        !sameAddress(to, this.#hot.localCandidates[pair.local]!.address)) ||
+      verifyFingerprint(msg) !== 'ok' ||
+      verifyMessageIntegrity(msg, integrityKey(remote.pwd)) !== 'ok' ||
+      msg.unknownRequired.length > 0
+    ) {
+      return false;
+    }
+    if (pair.state === 'succeeded' || pair.state === 'failed' || this.#hot.state === 'failed' || f.concluded)
+      return true;
+    // The triggered check sent since is not needed any more.
+    if (pair.request !== undefined) {
+      f.client.cancel(pair.request, now);
+      f.outstanding.delete(pair.request);
+      pair.request = undefined;
+    }
+    this.#checkSucceeded(f, pair, msg.xorMappedAddress() ?? msg.mappedAddress(), false, now);
+    return true;
   }
 
   /**
@@ -1048,28 +1154,7 @@ export class IceAgent implements Machine<IceEvent> {
       return;
     }
     if (e.type === 'success') {
-      // §7.2.5.3.1: a mapped address we do not know is a peer-reflexive local candidate.
-      const mapped = e.mappedAddress;
-      if (mapped !== undefined && !this.#hot.localCandidates.some((c) => sameAddress(c.address, mapped))) {
-        const base = this.#hot.localCandidates[pair.local]!;
-        this.#hot.localCandidates.push({
-          foundation: candidateFoundation('prflx', base.address.address),
-          component: base.component,
-          transport: 'UDP',
-          priority: prflxPriority(base),
-          address: mapped,
-          type: 'prflx',
-          related: base.address,
-        });
-      }
-      pair.state = 'succeeded';
-      f.firstValidAt ??= now;
-      // §7.2.5.3.3: unfreeze the pairs sharing this foundation.
-      f.checklist.unfreeze(pair.foundation);
-      if ((o.nominate && o.controlling) || (pair.nominateOnSuccess && f.role === 'controlled')) {
-        f.nominating = undefined;
-        this.#select(pair.local, this.#hot.remoteCandidates![pair.remote]!, now);
-      }
+      this.#checkSucceeded(f, pair, e.mappedAddress, o.nominate && o.controlling, now);
       return;
     }
     if (e.type === 'error-response' && e.code === ErrorCode.RoleConflict) {
@@ -1082,6 +1167,40 @@ export class IceAgent implements Machine<IceEvent> {
     }
     // Timeout, integrity failure or another error: §7.2.5.2 pair Failed.
     this.#checkFailed(f, o, now);
+  }
+
+  /**
+   * RFC 8445 §7.2.5.3: a check of `pair` succeeded. `nominated`: it was our USE-CANDIDATE check
+   * (controlling); a controlled agent's pair nominated by the peer is selected too (§7.3.1.5).
+   */
+  #checkSucceeded(
+    f: FullState,
+    pair: CandidatePair,
+    mapped: SocketAddress | undefined,
+    nominated: boolean,
+    now: number,
+  ): void {
+    // §7.2.5.3.1: a mapped address we do not know is a peer-reflexive local candidate.
+    if (mapped !== undefined && !this.#hot.localCandidates.some((c) => sameAddress(c.address, mapped))) {
+      const base = this.#hot.localCandidates[pair.local]!;
+      this.#hot.localCandidates.push({
+        foundation: candidateFoundation('prflx', base.address.address),
+        component: base.component,
+        transport: 'UDP',
+        priority: prflxPriority(base),
+        address: mapped,
+        type: 'prflx',
+        related: base.address,
+      });
+    }
+    pair.state = 'succeeded';
+    f.firstValidAt ??= now;
+    // §7.2.5.3.3: unfreeze the pairs sharing this foundation.
+    f.checklist.unfreeze(pair.foundation);
+    if (nominated || (pair.nominateOnSuccess && f.role === 'controlled')) {
+      f.nominating = undefined;
+      this.#select(pair.local, this.#hot.remoteCandidates![pair.remote]!, now);
+    }
   }
 
   /** RFC 8445 §7.2.5.2: the check of `o.pair` failed (timeout, error, asymmetric addresses). */
@@ -1115,6 +1234,7 @@ export class IceAgent implements Machine<IceEvent> {
       }
     }
     f.checklist.clearTriggered();
+    f.cancelled = undefined;
     if (this.#hot.selected === undefined && this.#hot.state !== 'closed') this.#setState('failed');
   }
 
@@ -1237,6 +1357,7 @@ export class IceAgent implements Machine<IceEvent> {
       }
     }
     f.checklist.clearTriggered();
+    f.cancelled = undefined;
     if (s === undefined || f.nextConsentAt === Number.POSITIVE_INFINITY) {
       f.nextConsentAt = now + f.consentInterval * 0.8;
     }

@@ -320,3 +320,84 @@ describe('server-reflexive candidates (RFC 8445 §5.1.2.1)', () => {
     expect(srflx[0]!.priority).toBeGreaterThan(srflx[srflx.length - 1]!.priority);
   });
 });
+
+describe('a triggered check for a pair already In-Progress (RFC 8445 §7.3.1.4)', () => {
+  const tidOf = (m: StunMessage) => Array.from(m.transactionId).join(',');
+  const peerCheck = (a: IceAgent) =>
+    check({ username: `${a.localCredentials.ufrag}:${remoteCreds.ufrag}`, pwd: a.localCredentials.pwd });
+
+  it('cancels the running transaction and checks the pair again at once', () => {
+    const a = agent({ role: 'controlled', nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [first] = drain(a); // lost on the way
+    expect(a.pairs[0]!.state).toBe('in-progress');
+    expect(a.handleInput(peerCheck(a), R, 100, L)).toBe('answered');
+    drain(a); // our response
+    expect(a.pairs[0]!.state).toBe('waiting');
+    const sent: { t: number; tid: string }[] = [];
+    for (let t = tick(a); t < 2000; t = tick(a))
+      for (const { m } of drain(a)) sent.push({ t, tid: tidOf(m) });
+    // The triggered check goes out on the next Ta tick, with a new transaction...
+    expect(sent[0]!.t).toBeLessThanOrEqual(150);
+    expect(sent[0]!.tid).not.toBe(tidOf(first!.m));
+    // ...and the cancelled one is never retransmitted.
+    expect(sent.every((x) => x.tid !== tidOf(first!.m))).toBe(true);
+  });
+
+  it('still uses a response to the cancelled transaction (within its timeout)', () => {
+    const a = agent({ role: 'controlled', nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [first] = drain(a);
+    a.handleInput(peerCheck(a), R, 100, L);
+    drain(a);
+    const t = tick(a);
+    const [retry] = drain(a);
+    expect(tidOf(retry!.m)).not.toBe(tidOf(first!.m));
+    // The answer to the first check arrives late; the retry's answer never does.
+    expect(a.handleInput(success(first!.m), R, t + 10, L)).toBe('response');
+    expect(a.pairs[0]!.state).toBe('succeeded');
+    // The retry is not needed any more: nothing is retransmitted, nothing fails later.
+    for (let n = a.pollTimeout(); n !== undefined && n < 60_000; n = a.pollTimeout()) {
+      a.handleTimeout(n);
+      expect(drain(a).filter((x) => tidOf(x.m) === tidOf(retry!.m))).toEqual([]);
+    }
+    expect(a.pairs[0]!.state).toBe('succeeded');
+  });
+
+  it('a forged or asymmetric answer to the cancelled transaction is not used', () => {
+    const a = agent({ role: 'controlled', nominationDelay: 1e9 });
+    a.handleTimeout(0);
+    const [first] = drain(a);
+    a.handleInput(peerCheck(a), R, 100, L);
+    drain(a);
+    tick(a);
+    drain(a);
+    const forged = new MessageBuilder()
+      .resetResponse(first!.m, MessageClass.Success)
+      .addXorMappedAddress(L)
+      .addMessageIntegrity(shortTermKey('not-the-peers-password!'))
+      .addFingerprint()
+      .build();
+    expect(a.handleInput(forged, R, 150, L)).toBe('ignored');
+    expect(a.handleInput(success(first!.m), v4('10.0.0.3', 6000), 160, L)).toBe('ignored');
+    expect(a.pairs[0]!.state).toBe('in-progress');
+  });
+
+  it('leaves a USE-CANDIDATE check in flight alone (the pair is valid, being nominated)', () => {
+    const a = agent({ nominationDelay: 0 });
+    a.handleTimeout(0);
+    const [c] = drain(a);
+    a.handleInput(success(c!.m), R, 10, L);
+    const t = tick(a);
+    const [nomination] = drain(a);
+    expect(nomination!.m.useCandidate()).toBe(true);
+    a.handleInput(peerCheck(a), R, t + 5, L);
+    drain(a);
+    // The next send is the nomination's own retransmission, not a new check.
+    tick(a);
+    const [next] = drain(a);
+    expect(tidOf(next!.m)).toBe(tidOf(nomination!.m));
+    a.handleInput(success(next!.m), R, t + 600, L);
+    expect(a.state).toBe('completed');
+  });
+});
