@@ -30,7 +30,10 @@ export interface StunClientOptions {
   maxOutstanding?: number;
   /** Default credentials for every request. Default none. */
   credentials?: Credentials;
-  /** SOFTWARE attribute for every request (RFC 8489 §6.1 SHOULD). Default: none. */
+  /**
+   * SOFTWARE attribute for every request (RFC 8489 §6.1 SHOULD); fewer than 128 characters
+   * (§14.14), else the constructor throws a RangeError. Default: none.
+   */
   software?: string;
   /** Add FINGERPRINT to every request. Default true. */
   fingerprint?: boolean;

@@ -178,6 +178,13 @@ export class StunClient implements Machine<StunClientEvent> {
     this.#limiter = new OutstandingLimiter(options.maxOutstanding ?? 10);
     this.#credentials = options.credentials ?? NO_CREDENTIALS;
     this.#software = options.software;
+    // SOFTWARE must be fewer than 128 characters (RFC 8489 §14.14): refuse it here rather than
+    // fail every request later (the builder checks it).
+    if (options.software !== undefined) {
+      this.#builder
+        .reset(Method.Binding, MessageClass.Request, new Uint8Array(12))
+        .addSoftware(options.software);
+    }
     this.#fingerprint = options.fingerprint ?? true;
     this.#followAlternate = options.followAlternate ?? true;
     this.#maxTransmits = options.maxQueuedTransmits ?? 4096;

@@ -49,7 +49,10 @@ export interface LongTermServerAuth {
 }
 
 export interface StunServerOptions {
-  /** SOFTWARE attribute, added only where it fits the amplification budget. */
+  /**
+   * SOFTWARE attribute, added only where it fits the amplification budget; fewer than 128
+   * characters (RFC 8489 §14.14), else the constructor throws a RangeError.
+   */
   software?: string;
   /** FINGERPRINT on responses: always, never, or when the request had one (`'mirror'`, default). */
   fingerprint?: boolean | 'mirror';
@@ -153,6 +156,11 @@ export class StunServer implements Machine<never> {
   constructor(options: StunServerOptions = {}) {
     this.#max = options.maxQueuedTransmits ?? 1024;
     this.#software = options.software;
+    // SOFTWARE must be fewer than 128 characters (RFC 8489 §14.14): refuse it here, not in
+    // every answer (the builder checks it).
+    if (options.software !== undefined) {
+      this.#b.reset(Method.Binding, MessageClass.Success, new Uint8Array(12)).addSoftware(options.software);
+    }
     this.#softwareBytes =
       options.software === undefined ? 0 : 4 + ((new TextEncoder().encode(options.software).length + 3) & ~3);
     this.#fingerprint = options.fingerprint ?? 'mirror';

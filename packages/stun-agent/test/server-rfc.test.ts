@@ -17,6 +17,7 @@ import {
   verifyMessageIntegritySha256,
 } from '@natkit/stun-codec';
 import { describe, expect, it } from 'vitest';
+import { StunClient } from '../src/client.ts';
 import { StunServer } from '../src/server.ts';
 import { CLIENT, drainTransmits, seededRandom } from './helpers.ts';
 
@@ -341,5 +342,16 @@ describe('StunServer: long-term response integrity follows PASSWORD-ALGORITHM (R
     const a = ask(s, req, 1).answer!;
     expect(a.errorCode()?.code).toBe(420);
     expect(verifyMessageIntegritySha256(a, keyOf('sha256'))).toBe('ok');
+  });
+});
+
+describe('SOFTWARE option (RFC 8489 §14.14: fewer than 128 characters)', () => {
+  it('client and server refuse a longer one when constructed, not on every message', () => {
+    const long = 's'.repeat(128);
+    expect(() => new StunServer({ software: long })).toThrow(RangeError);
+    expect(() => new StunClient({ software: long })).toThrow(RangeError);
+    const fine = '✓'.repeat(127);
+    expect(() => new StunServer({ software: fine })).not.toThrow();
+    expect(() => new StunClient({ software: fine })).not.toThrow();
   });
 });

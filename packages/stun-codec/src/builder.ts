@@ -5,6 +5,7 @@
  */
 import type { SocketAddress } from '@natkit/sans-io';
 import { parseIPv4Into, parseIPv6Into } from './address.ts';
+import { MAX_TEXT_BYTES } from './attributes.ts';
 import {
   AttrType,
   FINGERPRINT_XOR,
@@ -21,6 +22,23 @@ import type { StunMessage } from './message.ts';
 import { utf8EncodeInto } from './text.ts';
 
 const MAX_VALUE = 0xffff;
+/** SOFTWARE and reason phrases: "fewer than 128 characters" (RFC 8489 §14.8, §14.14). */
+const MAX_TEXT_CHARS = 127;
+/** USERNAME: "fewer than 509 bytes" (RFC 8489 §14.3). */
+const MAX_USERNAME_BYTES = 508;
+
+/** Unicode characters (code points) in `s`: what the RFC's character limits count. */
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+function checkReason(reason: string): void {
+  if (reason.length > MAX_TEXT_CHARS && codePoints(reason) > MAX_TEXT_CHARS) {
+    throw new RangeError(`reason phrase of ${codePoints(reason)} characters exceeds ${MAX_TEXT_CHARS}`);
+  }
+}
 const mac256 = new Uint8Array(32);
 const addressScratch = new Uint8Array(16);
 const u64 = new DataView(new ArrayBuffer(8));
@@ -201,7 +219,10 @@ export class MessageBuilder {
     b[o + 3] = v & 0xff;
   }
 
-  #text(type: number, s: string, maxBytes: number): this {
+  #text(type: number, s: string, maxBytes: number, maxChars = Number.POSITIVE_INFINITY): this {
+    if (s.length > maxChars && codePoints(s) > maxChars) {
+      throw new RangeError(`value of ${codePoints(s)} characters exceeds ${maxChars}`);
+    }
     // Encode straight into the buffer at the value position, then fix up the header.
     this.#ensure(4 + s.length * 3 + 3);
     const o = this.#pos;
@@ -295,21 +316,31 @@ export class MessageBuilder {
 
   // ---- text ----
 
-  /** USERNAME (RFC 8489 §14.3); at most 763 UTF-8 bytes (send fewer than 509). */
+  // What a sender MUST respect for its own values (RFC 8489 §14.3, §14.8, §14.14); a decoder
+  // accepts up to 763 bytes, for RFC 5389 peers (see MAX_TEXT_BYTES).
+
+  /** USERNAME (RFC 8489 §14.3): fewer than 509 UTF-8 bytes, else a RangeError. */
   addUsername(u: string): this {
-    return this.#text(AttrType.Username, u, 763);
+    return this.#text(AttrType.Username, u, MAX_USERNAME_BYTES);
   }
-  /** REALM (RFC 8489 §14.9). */
+  /**
+   * REALM (RFC 8489 §14.9), up to 763 bytes: a client echoes the server's REALM as it came
+   * (§9.2.5), so the builder takes what a decoder accepts. A server must send fewer than 128
+   * characters; that is the server's to check on its configured realm.
+   */
   addRealm(r: string): this {
-    return this.#text(AttrType.Realm, r, 763);
+    return this.#text(AttrType.Realm, r, MAX_TEXT_BYTES);
   }
-  /** NONCE (RFC 8489 §14.10). See {@link formatNonceCookie} for the security-feature prefix. */
+  /**
+   * NONCE (RFC 8489 §14.10), up to 763 bytes, for the same reason as {@link addRealm}. See
+   * {@link formatNonceCookie} for the security-feature prefix.
+   */
   addNonce(n: string): this {
-    return this.#text(AttrType.Nonce, n, 763);
+    return this.#text(AttrType.Nonce, n, MAX_TEXT_BYTES);
   }
-  /** SOFTWARE (RFC 8489 §14.14). */
+  /** SOFTWARE (RFC 8489 §14.14): fewer than 128 characters, else a RangeError. */
   addSoftware(s: string): this {
-    return this.#text(AttrType.Software, s, 763);
+    return this.#text(AttrType.Software, s, MAX_TEXT_BYTES, MAX_TEXT_CHARS);
   }
   /** ALTERNATE-DOMAIN (RFC 8489 §14.16): an ASCII (A-label) DNS name, 1..255 characters. */
   addAlternateDomain(name: string): this {
@@ -321,9 +352,13 @@ export class MessageBuilder {
 
   // ---- errors ----
 
-  /** ERROR-CODE (RFC 8489 §14.8); the reason defaults to the standard phrase. */
+  /**
+   * ERROR-CODE (RFC 8489 §14.8); the reason defaults to the standard phrase and must be fewer
+   * than 128 characters, else a RangeError.
+   */
   addErrorCode(code: number, reason: string = reasonPhrase(code)): this {
     if (!Number.isInteger(code) || code < 300 || code > 699) throw new RangeError(`bad error code ${code}`);
+    checkReason(reason);
     this.#ensure(4 + 4 + reason.length * 3 + 3);
     const written = utf8EncodeInto(reason, this.#buf, this.#pos + 8);
     if (written > 763) throw new RangeError('reason phrase too long');
@@ -348,6 +383,7 @@ export class MessageBuilder {
   /** ADDRESS-ERROR-CODE (RFC 8656 §18.12): 440 or 508 for one address family. */
   addAddressErrorCode(family: 'IPv4' | 'IPv6', code: number, reason: string = reasonPhrase(code)): this {
     if (!Number.isInteger(code) || code < 300 || code > 699) throw new RangeError(`bad error code ${code}`);
+    checkReason(reason);
     this.#ensure(4 + 4 + reason.length * 3 + 3);
     const written = utf8EncodeInto(reason, this.#buf, this.#pos + 8);
     if (written > 763) throw new RangeError('reason phrase too long');

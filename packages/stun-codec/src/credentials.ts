@@ -30,7 +30,10 @@ export function shortTermKey(password: string): Uint8Array {
 /**
  * The long-term credential key (RFC 8489 §9.2.2):
  * `MD5(username ":" OpaqueString(realm) ":" OpaqueString(password))` (16 bytes), or SHA-256 of
- * the same string (32 bytes) when PASSWORD-ALGORITHM is SHA-256.
+ * the same string (32 bytes) when PASSWORD-ALGORITHM is SHA-256. As §9.2.2 says, quotes and
+ * trailing NULs are removed from the username and realm, and trailing NULs from the password,
+ * so a key made from values as they arrived in USERNAME / REALM (which a peer may have
+ * NUL-terminated) matches the one made from the plain strings.
  */
 export function longTermKey(
   username: string,
@@ -38,8 +41,19 @@ export function longTermKey(
   password: string,
   algorithm: 'md5' | 'sha256' = 'md5',
 ): Uint8Array {
-  const input = utf8Encode(`${opaqueString(username)}:${opaqueString(realm)}:${opaqueString(password)}`);
+  const u = opaqueString(unquote(username));
+  const r = opaqueString(unquote(realm));
+  const p = opaqueString(password.replace(TRAILING_NULS, ''));
+  const input = utf8Encode(`${u}:${r}:${p}`);
   return algorithm === 'sha256' ? sha256(input) : md5(input);
+}
+
+const TRAILING_NULS = /\0+$/;
+const QUOTES = /"/g;
+
+/** §9.2.2's "with any quotes and trailing nulls removed". */
+function unquote(s: string): string {
+  return s.replace(QUOTES, '').replace(TRAILING_NULS, '');
 }
 
 /** USERHASH (RFC 8489 §14.4): `SHA-256(OpaqueString(username) ":" OpaqueString(realm))`, 32 bytes. */

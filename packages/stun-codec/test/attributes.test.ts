@@ -136,9 +136,28 @@ describe('text attributes', () => {
       rest: 'xyz',
     });
   });
-  it('refuses text over 763 bytes', () => {
-    expect(() => start().addUsername('a'.repeat(764))).toThrow(RangeError);
-    expect(ok(start().addUsername('a'.repeat(763)).build()).username()).toHaveLength(763);
+  it('refuses to send text over the RFC 8489 limits: USERNAME 509 bytes, SOFTWARE and reasons 128 characters', () => {
+    // §14.3: USERNAME "fewer than 509 bytes".
+    expect(() => start().addUsername('a'.repeat(509))).toThrow(RangeError);
+    expect(ok(start().addUsername('a'.repeat(508)).build()).username()).toHaveLength(508);
+    // §14.8-§14.10, §14.14: "fewer than 128 characters (which can be as long as 509 bytes)".
+    const wide = '✓'.repeat(127); // 127 characters, 381 bytes
+    expect(ok(start().addRealm(wide).addNonce(wide).addSoftware(wide).build()).software()).toBe(wide);
+    expect(ok(start().addErrorCode(400, wide).build()).errorCode()?.reason).toBe(wide);
+    // REALM and NONCE are echoed as a server sent them: up to what a decoder accepts.
+    const long = 'n'.repeat(763);
+    expect(ok(start().addRealm(long).addNonce(long).build()).nonce()).toBe(long);
+    expect(() => start().addNonce('n'.repeat(764))).toThrow(RangeError);
+    for (const add of [
+      (b: MessageBuilder) => b.addSoftware(`${wide}!`),
+      (b: MessageBuilder) => b.addErrorCode(400, 'x'.repeat(128)),
+      (b: MessageBuilder) => b.addAddressErrorCode('IPv4', 440, 'x'.repeat(128)),
+    ]) {
+      expect(() => add(start())).toThrow(RangeError);
+    }
+    // Characters, not UTF-16 units: 127 astral characters are 254 units.
+    const astral = '😀'.repeat(127);
+    expect(ok(start().addSoftware(astral).build()).software()).toBe(astral);
   });
 });
 
@@ -229,6 +248,21 @@ describe('OpaqueString (RFC 8265 §4.2) in key derivation', () => {
     );
     expect(hex(userhash('u\u00a0v', 'e\u0301'))).toBe(hex(userhash('u v', '\u00e9')));
     expect(hex(longTermKey('u', 'r', 'a'))).not.toBe(hex(longTermKey('u', 'r', 'b')));
+  });
+  it('the long-term key drops quotes and trailing NULs as RFC 8489 §9.2.2 says', () => {
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    // §9.2.2's example: user / realm / pass → MD5("user:realm:pass") = 8493fbc5...
+    const plain = hex(longTermKey('user', 'realm', 'pass'));
+    expect(plain).toBe('8493fbc53ba582fb4c044c456bdc40eb');
+    // As a peer that NUL-terminates USERNAME and REALM sends them, and a quoted realm.
+    expect(hex(longTermKey('user\0', 'realm\0\0', 'pass\0'))).toBe(plain);
+    expect(hex(longTermKey('"user"', '"realm"', 'pass'))).toBe(plain);
+    expect(hex(longTermKey('user', 'realm', 'pass', 'sha256'))).toBe(
+      hex(longTermKey('user\0', '"realm"', 'pass\0', 'sha256')),
+    );
+    // Only trailing NULs, and quotes are not stripped from the password.
+    expect(hex(longTermKey('us\0er', 'realm', 'pass'))).not.toBe(plain);
+    expect(hex(longTermKey('user', 'realm', '"pass"'))).not.toBe(plain);
   });
 });
 
