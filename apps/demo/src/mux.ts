@@ -122,7 +122,10 @@ export interface MuxStats {
   responsesIn: number;
   /** `handleTimeout` calls into children. */
   childTimeouts: number;
-  /** Children that returned a deadline <= now right after `handleTimeout(now)` (rescheduled at now + 1 ms). */
+  /**
+   * Children that returned a deadline <= now right after `handleTimeout(now)` (kept at now + 1 ms,
+   * also when the deadline is re-read later, e.g. while their output is pulled).
+   */
   childBusyLoops: number;
   /** Children whose `pollTimeout()` returned something that is not a finite number (treated as none). */
   childBadTimeouts: number;
@@ -184,6 +187,13 @@ interface ChildRecord extends DeadlineEntry, Child {
   /** In `#pendingTx`: may have transmits the multiplexer has not pulled yet. */
   txQueued: boolean;
   removed: boolean;
+  /**
+   * The `now` of our last `handleTimeout` call into this child. A deadline it reports at or
+   * before this is the same work asking to run again: kept at `firedAt + 1` wherever the
+   * deadline is re-read (after the call, or when its output is pulled), so no polling order
+   * can bring the busy loop back.
+   */
+  firedAt: number;
 }
 
 interface SessionRecord extends Session {
@@ -298,6 +308,7 @@ export class Mux implements Machine<MuxEvent> {
       removed: false,
       deadline: 0,
       heapIndex: -1,
+      firedAt: Number.NEGATIVE_INFINITY,
     };
     if (options.role === 'stun-server') {
       if (this.#server !== undefined) throw new Error('Mux: a stun-server child is already registered');
@@ -516,14 +527,11 @@ export class Mux implements Machine<MuxEvent> {
       if (rec === undefined || rec.deadline > now) return;
       this.#enter(rec);
       this.stats.childTimeouts++;
-      rec.machine.handleTimeout(now);
-      this.#touch(rec);
       // A child that is due again at `now` would make us spin: the contract forbids it, so
-      // reschedule it just after `now` (and count it) to keep our own promise.
-      if (rec.heapIndex >= 0 && rec.deadline <= now) {
-        this.stats.childBusyLoops++;
-        this.#heap.set(rec, now + 1);
-      }
+      // #setDeadline keeps it just after `now` (and we count it) to keep our own promise.
+      rec.firedAt = now;
+      rec.machine.handleTimeout(now);
+      if (this.#touch(rec)) this.stats.childBusyLoops++;
     }
   }
 
@@ -703,8 +711,11 @@ export class Mux implements Machine<MuxEvent> {
     // Still in #pendingTx; pollTransmit will find nothing there and move on.
   }
 
-  /** After calling into a child: collect its events, note its output, re-read its deadline. */
-  #touch(rec: ChildRecord): void {
+  /**
+   * After calling into a child: collect its events, note its output, re-read its deadline.
+   * Returns whether the deadline had to be moved past the child's last timeout.
+   */
+  #touch(rec: ChildRecord): boolean {
     for (let e = rec.machine.pollEvent(); e !== undefined; e = rec.machine.pollEvent()) {
       if (rec.onEvent !== undefined) rec.onEvent(e);
       else this.#emit({ type: 'child', child: rec, event: e });
@@ -713,15 +724,21 @@ export class Mux implements Machine<MuxEvent> {
       rec.txQueued = true;
       this.#pendingTx.push(rec);
     }
-    if (!rec.removed) this.#setDeadline(rec, rec.machine.pollTimeout());
+    return !rec.removed && this.#setDeadline(rec, rec.machine.pollTimeout());
   }
 
-  #setDeadline(rec: ChildRecord, deadline: number | undefined): void {
+  /** Returns whether the deadline was at or before the child's last timeout (and so moved after it). */
+  #setDeadline(rec: ChildRecord, deadline: number | undefined): boolean {
+    let busy = false;
     if (deadline !== undefined && !Number.isFinite(deadline)) {
       this.stats.childBadTimeouts++;
       deadline = undefined;
+    } else if (deadline !== undefined && deadline <= rec.firedAt) {
+      busy = true;
+      deadline = rec.firedAt + 1;
     }
     this.#heap.set(rec, deadline);
+    return busy;
   }
 
   #emit(e: MuxEvent): void {

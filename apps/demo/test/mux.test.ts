@@ -293,6 +293,22 @@ describe('Mux timers', () => {
     expect(mux.pollTimeout()).toBeGreaterThan(11);
   });
 
+  it('keeps the busy-loop guard when the driver drains transmits before polling the timeout', () => {
+    const mux = new Mux();
+    const busy = new BusyChild(5);
+    mux.add(busy, { role: 'client' });
+    for (const t of [10, 11, 12]) {
+      mux.handleTimeout(t);
+      // Every driver pulls output first; re-reading a child's deadline there must not undo the guard.
+      expect(drain(mux)).toEqual([]);
+      expect(mux.pollTimeout()).toBeGreaterThan(t);
+      while (mux.pollEvent() !== undefined);
+      expect(mux.pollTimeout()).toBeGreaterThan(t);
+    }
+    expect(busy.timeoutCalls).toEqual([10, 11, 12]);
+    expect(mux.stats.childBusyLoops).toBe(3);
+  });
+
   fcTest.prop([
     fc.array(fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }), { maxLength: 60 }),
     fc.nat(1000),
