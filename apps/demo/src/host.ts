@@ -10,6 +10,7 @@ import {
 import type { RandomSource, SocketAddress } from '@natkit/sans-io';
 import { StunClient, type StunClientEvent, StunServer } from '@natkit/stun-agent';
 import { type Child, Mux, type MuxOptions, type Session } from './mux.ts';
+import { streamSsrc } from './rtp.ts';
 
 /**
  * Everything one natkit process runs behind its one socket, as plain sans-IO objects:
@@ -99,11 +100,12 @@ export class NatHost {
     this.#onData = options.onData;
     const muxOptions: MuxOptions = {
       perUfragStats: options.perUfragStats ?? false,
-      // Sessions sharing a remote address (one peer socket for all of them): tell by RTP SSRC.
+      // Sessions sharing a remote address (one peer socket for all of them): tell by the SSRC
+      // of the RTP or RTCP packet (each at its own offset, RFC 5761 §4).
       pickSession: (_shared, payload, kind) => {
-        if (kind !== 'rtp' || payload.length < 12) return undefined;
-        const ssrc = ((payload[8]! << 24) | (payload[9]! << 16) | (payload[10]! << 8) | payload[11]!) >>> 0;
-        return this.#bySsrc.get(ssrc)?.data;
+        if (kind !== 'rtp') return undefined;
+        const ssrc = streamSsrc(payload);
+        return ssrc === undefined ? undefined : this.#bySsrc.get(ssrc)?.data;
       },
       onData: (s, payload) => {
         const session = this.#sessions.get(s.id);

@@ -30,3 +30,18 @@ export function decodePing(b: Uint8Array): Ping | undefined {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return { seq: v.getUint16(2), ssrc: v.getUint32(8), sentAt: v.getFloat64(12) };
 }
+
+/**
+ * The SSRC that tells which stream an RTP or RTCP packet belongs to. RTP and RTCP share the
+ * port (RFC 5761): a second byte of 192..223 is RTCP (payload types 64..95 are not used by RTP
+ * there, §4), whose first packet carries the sender's SSRC at bytes 4..7 (RFC 3550 §6.4.1,
+ * §6.4.2, §6.5, §6.6, §6.7; RFC 4585 §6.1); RTP carries it at bytes 8..11 (RFC 3550 §5.1).
+ * `undefined` when the packet is too short to hold it.
+ */
+export function streamSsrc(b: Uint8Array): number | undefined {
+  const pt = b[1];
+  if (pt === undefined) return undefined;
+  const at = pt >= 192 && pt <= 223 ? 4 : 8;
+  if (b.length < at + 4) return undefined;
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}

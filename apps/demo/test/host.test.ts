@@ -130,4 +130,50 @@ describe('NatHost over netsim', () => {
   });
 });
 
+describe('NatHost SSRC routing for sessions sharing one remote', () => {
+  const R: SocketAddress = { address: '127.0.0.1', port: 40000, family: 'IPv4' };
+  function twoSessions() {
+    const got: string[] = [];
+    const host = new NatHost({
+      localAddress: { address: '127.0.0.1', port: 3478, family: 'IPv4' },
+      onData: (s) => got.push(s.id),
+    });
+    const a = host.createSession({ mode: 'lite', id: 'A', ssrc: 0x11111111 }, 0);
+    const b = host.createSession({ mode: 'lite', id: 'B', ssrc: 0x22222222 }, 0);
+    // Both selected the same remote (one peer socket, one NAT mapping).
+    a.data = host.mux.bindSession('A', R, host.router);
+    b.data = host.mux.bindSession('B', R, host.router);
+    return { host, got };
+  }
+  /** An RTCP packet of type `pt` (RFC 3550 §6.4.1 layout): sender SSRC at 4..7, then `word8`. */
+  function rtcp(pt: number, ssrc: number, word8: number): Uint8Array {
+    const b = new Uint8Array(28);
+    const v = new DataView(b.buffer);
+    b[0] = 0x80;
+    b[1] = pt;
+    v.setUint16(2, 6);
+    v.setUint32(4, ssrc);
+    v.setUint32(8, word8);
+    return b;
+  }
+
+  it('routes RTP by the SSRC at bytes 8..11', () => {
+    const { host, got } = twoSessions();
+    expect(host.mux.handleInput(encodePing(1, 0x22222222, 5), R, 1)).toBe('data');
+    expect(got).toEqual(['B']);
+  });
+
+  it('routes RTCP (second byte 192..223, RFC 5761 §4) by the sender SSRC at bytes 4..7', () => {
+    const { host, got } = twoSessions();
+    // Sender Report from A whose NTP-seconds word (bytes 8..11) happens to equal B's SSRC.
+    expect(host.mux.handleInput(rtcp(200, 0x11111111, 0x22222222), R, 1)).toBe('data');
+    // Receiver Report (201) and a transport feedback (205) from B; a short RTCP packet from A.
+    expect(host.mux.handleInput(rtcp(201, 0x22222222, 0xe8000000), R, 2)).toBe('data');
+    expect(host.mux.handleInput(rtcp(205, 0x22222222, 0), R, 3)).toBe('data');
+    expect(host.mux.handleInput(rtcp(203, 0x11111111, 0).subarray(0, 8), R, 4)).toBe('data');
+    expect(got).toEqual(['A', 'B', 'B', 'A']);
+    expect(host.mux.stats.dropped['data-no-session']).toBe(0);
+  });
+});
+
 export type { SocketAddress };
