@@ -19,7 +19,8 @@ switch (command) {
   case '--help':
   case '-h':
     console.log(`usage: pnpm demo                 offline demo over loopback (exits 0 when green)
-       pnpm demo serve [--host 127.0.0.1] [--port 3478] [--http-port 8080] [--stun host:port ...]`);
+       pnpm demo serve [--host 127.0.0.1] [--port 3478] [--http-port 8080] [--stun host:port ...]
+                       [--max-sessions 1000]`);
     code = 0;
     break;
   default:

@@ -18,7 +18,18 @@ export interface ServeOptions {
   port: number;
   httpPort: number;
   stun: { text: string; host: string; port: number }[];
+  /** Open sessions at most; `POST /ice` beyond it answers 503 with Retry-After. */
+  maxSessions: number;
 }
+
+/** ≈ 1.8 KiB each on the server, reaped after 30 s when never connected: a few MiB at most. */
+export const DEFAULT_MAX_SESSIONS = 1000;
+/** Sessions that never connect are reaped after this long (checked every `REAP_EVERY_MS`). */
+const REAP_AFTER_MS = 30_000;
+const REAP_EVERY_MS = 5000;
+const MAX_OFFER_BYTES = 64 * 1024;
+/** How long a connection closed after a 413 may still send its body (read and discarded). */
+const LINGER_MS = 2000;
 
 export class UsageError extends Error {}
 
@@ -42,7 +53,13 @@ export function parseHostPort(text: string): { host: string; port: number } {
 }
 
 export function parseServeArgs(args: readonly string[]): ServeOptions {
-  const o: ServeOptions = { host: '127.0.0.1', port: 3478, httpPort: 8080, stun: [] };
+  const o: ServeOptions = {
+    host: '127.0.0.1',
+    port: 3478,
+    httpPort: 8080,
+    stun: [],
+    maxSessions: DEFAULT_MAX_SESSIONS,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const [flag, inline] = a.includes('=')
@@ -63,6 +80,13 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
       case '--http-port':
         o.httpPort = parsePort('--http-port', value());
         break;
+      case '--max-sessions': {
+        const v = value();
+        if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v)))
+          throw new UsageError(`--max-sessions needs a positive integer, got ${v ?? 'nothing'}`);
+        o.maxSessions = Number(v);
+        break;
+      }
       case '--stun': {
         const v = value();
         if (v === undefined) throw new UsageError('--stun needs host:port');
@@ -86,48 +110,136 @@ async function resolveStun(s: ServeOptions['stun'][number], family: 4 | 6): Prom
   }
 }
 
-/** The addresses browsers can reach us at: ours, or every interface for a wildcard bind, plus the public one. */
-function candidateAddresses(local: SocketAddress, publicAddress: SocketAddress | undefined): SocketAddress[] {
-  const out: SocketAddress[] = [];
-  if (local.address === '0.0.0.0' || local.address === '::') {
-    for (const list of Object.values(networkInterfaces())) {
-      for (const i of list ?? []) {
-        if (i.family === local.family && !i.address.startsWith('fe80')) {
-          out.push({ address: i.address, port: local.port, family: local.family });
-        }
+type Interfaces = ReturnType<typeof networkInterfaces>;
+
+const isWildcard = (a: SocketAddress): boolean => a.address === '0.0.0.0' || a.address === '::';
+
+/**
+ * The candidates an answer advertises, best first: the session's own host candidate for a
+ * concrete bind; for a wildcard bind (`--host 0.0.0.0` / `::`) every interface address of the
+ * socket's family instead (loopback included, last; IPv6 link-local left out, it needs a zone), since
+ * nobody can send to 0.0.0.0 or ::; then the public address learnt over STUN, if new.
+ * Never a wildcard address (loopback, if the interfaces list has nothing of our family).
+ */
+export function advertisedCandidates(
+  session: Candidate,
+  publicAddress: SocketAddress | undefined,
+  interfaces: Interfaces = networkInterfaces(),
+): Candidate[] {
+  const local = session.address;
+  const addresses: SocketAddress[] = [];
+  if (isWildcard(local)) {
+    // Reachable from elsewhere first (the first also gives the answer's c= line), loopback last.
+    const all = Object.values(interfaces).flatMap((list) => list ?? []);
+    for (const internal of [false, true]) {
+      for (const i of all) {
+        if (i.internal !== internal || i.family !== local.family || /^fe[89ab]/i.test(i.address)) continue;
+        if (addresses.some((a) => a.address === i.address)) continue;
+        addresses.push({ address: i.address, port: local.port, family: local.family });
       }
     }
+    if (addresses.length === 0)
+      addresses.push({
+        address: local.family === 'IPv6' ? '::1' : '127.0.0.1',
+        port: local.port,
+        family: local.family,
+      });
   } else {
-    out.push(local);
+    addresses.push(local);
   }
-  if (publicAddress !== undefined && !out.some((a) => a.address === publicAddress.address))
-    out.push(publicAddress);
-  return out;
+  if (
+    publicAddress !== undefined &&
+    !isWildcard(publicAddress) &&
+    !addresses.some((a) => a.address === publicAddress.address)
+  )
+    addresses.push(publicAddress);
+  return addresses.map((a, i) =>
+    i === 0 && !isWildcard(local) ? session : hostCandidate(a, { localPreference: 65535 - i }),
+  );
 }
+
+/**
+ * The path of a request target (RFC 9112 §3.2): origin-form `/path?query`, or absolute-form
+ * `http://host/path`. `undefined` for anything else (asterisk-form, authority-form, garbage),
+ * which gets 400. `//stats` is a path (not a host), so it is no resource of ours.
+ */
+export function targetPath(target: string): string | undefined {
+  if (target.startsWith('/')) {
+    const end = target.search(/[?#]/);
+    return end < 0 ? target : target.slice(0, end);
+  }
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Methods each resource takes (RFC 9110 §15.5.6: a 405 lists them in `Allow`). */
+function allowed(path: string): string | undefined {
+  if (path === '/' || path === '/stats') return 'GET, HEAD';
+  if (path === '/ice') return 'POST';
+  if (SESSION_PATH.test(path)) return 'DELETE';
+  return undefined;
+}
+const SESSION_PATH = /^\/ice\/([0-9a-f]{16})$/;
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(body, null, 2)}\n`);
 };
-const text = (res: ServerResponse, status: number, body: string): void => {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${body}\n`);
+const text = (
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void => {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(`${body}\n`);
 };
 
+/**
+ * The body, or `undefined` once it passes `limit` bytes (a declared Content-Length says so at
+ * once). Past the limit nothing more is kept: the caller answers 413 and closes the connection.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
       if (size > limit) {
+        req.off('data', onData);
         resolve(undefined);
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/**
+ * 413 for a body past the limit, then drop the connection. `Connection: close` tells the client;
+ * closing at once would make our kernel reset the connection over the body still arriving, and
+ * the reset can destroy the answer before the client reads it (the client sees EPIPE or
+ * ECONNRESET instead of 413). So: a lingering close (RFC 9112 §9.6): half-close our side once the
+ * answer is out, read and discard what the client still sends, and close when it does or after
+ * `LINGER_MS`, whichever comes first.
+ */
+function tooLarge(req: IncomingMessage, res: ServerResponse, message: string): void {
+  const socket = req.socket;
+  // node:http ends a `Connection: close` exchange with destroySoon(): linger instead.
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+  req.resume();
+  text(res, 413, message, { Connection: 'close' });
 }
 
 /** Runs until SIGINT/SIGTERM; returns the exit code. */
@@ -197,13 +309,18 @@ export async function runServe(rt: Runtime, args: readonly string[]): Promise<nu
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = url.pathname;
-    if (path === '/' && req.method === 'GET') {
+    const path = targetPath(req.url ?? '');
+    if (path === undefined) {
+      text(res, 400, `malformed request target ${JSON.stringify(req.url)}`);
+      return;
+    }
+    // HEAD is GET without the body (RFC 9110 §9.3.2); node leaves the body out by itself.
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    if (path === '/' && get) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(PAGE);
       return;
     }
-    if (path === '/stats' && req.method === 'GET') {
+    if (path === '/stats' && get) {
       json(res, 200, stats());
       return;
     }
@@ -213,9 +330,18 @@ export async function runServe(rt: Runtime, args: readonly string[]): Promise<nu
         text(res, 415, `Content-Type must be application/sdp, got ${JSON.stringify(type)}`);
         return;
       }
-      const body = await readBody(req, 64 * 1024);
+      // Full: refuse before reading the offer (sessions that never connect go within 30–35 s).
+      if (host.sessionCount >= options.maxSessions) {
+        log(`POST /ice: 503, ${host.sessionCount} sessions open (--max-sessions ${options.maxSessions})`);
+        req.resume();
+        text(res, 503, `too many sessions (${options.maxSessions}); try again later`, {
+          'Retry-After': String((REAP_AFTER_MS + REAP_EVERY_MS) / 1000),
+        });
+        return;
+      }
+      const body = await readBody(req, MAX_OFFER_BYTES);
       if (body === undefined) {
-        text(res, 413, 'SDP offer larger than 64 KiB');
+        tooLarge(req, res, `SDP offer larger than ${MAX_OFFER_BYTES / 1024} KiB`);
         return;
       }
       const parsed = parseOffer(body);
@@ -237,9 +363,7 @@ export async function runServe(rt: Runtime, args: readonly string[]): Promise<nu
           rt.now(),
         ),
       );
-      const candidates: Candidate[] = candidateAddresses(udp.localAddress, host.publicAddress).map((a, i) =>
-        i === 0 ? s.candidate : hostCandidate(a, { localPreference: 65535 - i }),
-      );
+      const candidates = advertisedCandidates(s.candidate, host.publicAddress);
       const answer = buildAnswer(offer, { local: s.local, candidates, sessionVersion: version++ });
       log(
         `POST /ice: session ${id} (remote ufrag ${offer.remote.ufrag}, ${offer.candidates.length} candidates)`,
@@ -247,15 +371,16 @@ export async function runServe(rt: Runtime, args: readonly string[]): Promise<nu
       res.writeHead(201, { 'Content-Type': 'application/sdp', Location: `/ice/${id}` }).end(answer);
       return;
     }
-    const m = /^\/ice\/([0-9a-f]{16})$/.exec(path);
+    const m = SESSION_PATH.exec(path);
     if (m !== null && req.method === 'DELETE') {
       const closed = udp.update(() => host.closeSession(m[1]!, rt.now()));
       if (closed) log(`DELETE ${path}: session closed`);
       res.writeHead(closed ? 204 : 404).end();
       return;
     }
-    if (path === '/' || path === '/stats' || path === '/ice' || m !== null) {
-      text(res, 405, `method ${req.method} not allowed on ${path}`);
+    const allow = allowed(path);
+    if (allow !== undefined) {
+      text(res, 405, `method ${req.method} not allowed on ${path}`, { Allow: allow });
       return;
     }
     text(res, 404, `no such resource ${path}`);
@@ -318,11 +443,11 @@ export async function runServe(rt: Runtime, args: readonly string[]): Promise<nu
     const now = rt.now();
     udp.update(() => {
       for (const s of [...host.sessions()]) {
-        if ((s.state === 'new' || s.state === 'checking') && now - s.createdAt > 30_000)
+        if ((s.state === 'new' || s.state === 'checking') && now - s.createdAt > REAP_AFTER_MS)
           host.closeSession(s.id, now);
       }
     });
-  }, 5000);
+  }, REAP_EVERY_MS);
 
   const signal = await rt.waitForSignal();
   clearInterval(reaper);

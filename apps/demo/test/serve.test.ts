@@ -2,14 +2,22 @@
 // natkit controlling agent over real UDP, errors, and a clean exit on SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { request } from 'node:http';
+import type { NetworkInterfaceInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { generateCredentials, parseIceDescription } from '@natkit/ice-lite';
+import { generateCredentials, hostCandidate, parseIceDescription } from '@natkit/ice-lite';
 import { bindUdp } from '@natkit/io-node';
 import { StunClient, type StunClientEvent, StunServer } from '@natkit/stun-agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatHost } from '../src/host.ts';
 import { buildAnswer, parseOffer } from '../src/sdp.ts';
-import { parseHostPort, parseServeArgs } from '../src/serve.ts';
+import {
+  advertisedCandidates,
+  DEFAULT_MAX_SESSIONS,
+  parseHostPort,
+  parseServeArgs,
+  targetPath,
+} from '../src/serve.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -76,6 +84,53 @@ describe('offer/answer', () => {
   });
 });
 
+describe('advertised candidates', () => {
+  const nic = (address: string, family: 'IPv4' | 'IPv6', internal: boolean): NetworkInterfaceInfo =>
+    ({ address, family, internal, netmask: '', mac: '', cidr: null }) as NetworkInterfaceInfo;
+  const interfaces = {
+    lo: [nic('127.0.0.1', 'IPv4', true), nic('::1', 'IPv6', true)],
+    eth0: [nic('192.0.2.2', 'IPv4', false), nic('2001:db8::2', 'IPv6', false), nic('fe80::1', 'IPv6', false)],
+  };
+  const at = (address: string, family: 'IPv4' | 'IPv6' = 'IPv4') => ({ address, port: 3478, family });
+  const addrs = (cs: { address: { address: string } }[]) => cs.map((c) => c.address.address);
+
+  it('advertises the interface addresses for a wildcard bind, never 0.0.0.0 or ::', () => {
+    const v4 = advertisedCandidates(hostCandidate(at('0.0.0.0')), at('203.0.113.9'), interfaces);
+    expect(addrs(v4)).toEqual(['192.0.2.2', '127.0.0.1', '203.0.113.9']);
+    expect(v4[0]!.priority).toBeGreaterThan(v4[1]!.priority);
+    const v6 = advertisedCandidates(hostCandidate(at('::', 'IPv6')), undefined, interfaces);
+    expect(addrs(v6)).toEqual(['2001:db8::2', '::1']);
+    expect(addrs(advertisedCandidates(hostCandidate(at('0.0.0.0')), undefined, {}))).toEqual(['127.0.0.1']);
+    // And the answer's o= and c= lines follow the first candidate.
+    const r = parseOffer(MINIMAL_OFFER('abcd', 'abcdefghijklmnopqrstuv'));
+    if (!r.ok) throw new Error(r.reason);
+    const creds = generateCredentials((b) => b.fill(1));
+    const answer = buildAnswer(r.offer, { local: creds, candidates: v4, sessionVersion: 1 });
+    expect(answer).not.toMatch(/0\.0\.0\.0/);
+    expect(answer).toMatch(/^c=IN IP4 192\.0\.2\.2$/m);
+  });
+
+  it("keeps a concrete bind's own session candidate first", () => {
+    const own = hostCandidate(at('127.0.0.1'));
+    expect(advertisedCandidates(own, at('203.0.113.9'), interfaces)[0]).toBe(own);
+    expect(addrs(advertisedCandidates(own, at('127.0.0.1'), interfaces))).toEqual(['127.0.0.1']);
+  });
+});
+
+describe('request targets', () => {
+  it.each([
+    ['/', '/'],
+    ['/stats?x=1', '/stats'],
+    ['//stats', '//stats'],
+    ['http://example.com/stats', '/stats'],
+    ['http://[zz/', undefined],
+    ['*', undefined],
+    ['example.com:80', undefined],
+  ])('%j has path %j', (target, path) => {
+    expect(targetPath(target)).toBe(path);
+  });
+});
+
 describe('serve arguments', () => {
   it('parses flags, repeated --stun and host:port forms', () => {
     const o = parseServeArgs([
@@ -95,6 +150,8 @@ describe('serve arguments', () => {
       ['::1', 19302],
     ]);
     expect(parseHostPort('stun.cloudflare.com:3478')).toEqual({ host: 'stun.cloudflare.com', port: 3478 });
+    expect(o.maxSessions).toBe(DEFAULT_MAX_SESSIONS);
+    expect(parseServeArgs(['--max-sessions', '24']).maxSessions).toBe(24);
   });
 
   it.each([
@@ -103,10 +160,55 @@ describe('serve arguments', () => {
     [['--stun', 'host:0'], 'bad --stun'],
     [['--host', 'localhost'], '--host'],
     [['--frobnicate'], 'unknown option'],
+    [['--max-sessions', '0'], '--max-sessions'],
+    [['--max-sessions=x'], '--max-sessions'],
   ])('rejects %j', (args, message) => {
     expect(() => parseServeArgs(args)).toThrow(message);
   });
 });
+
+const MAX_SESSIONS = 4;
+
+/** One HTTP request with node:http (fetch would normalise the target and refuse some bodies). */
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: { size: number; chunked: boolean },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body !== undefined && !body.chunked) h['Content-Length'] = String(body.size);
+    const req = request({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body === undefined) {
+      req.end();
+      return;
+    }
+    const chunk = Buffer.alloc(16 * 1024, 'a');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < body.size) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+}
 
 describe('pnpm demo serve (a real process)', () => {
   let child: ChildProcess;
@@ -121,7 +223,19 @@ describe('pnpm demo serve (a real process)', () => {
     const stun = `127.0.0.1:${stunDriver.localAddress!.port}`;
     child = spawn(
       tsx,
-      ['--conditions=source', cli, 'serve', '--port', '0', '--http-port', '0', '--stun', stun],
+      [
+        '--conditions=source',
+        cli,
+        'serve',
+        '--port',
+        '0',
+        '--http-port',
+        '0',
+        '--stun',
+        stun,
+        '--max-sessions',
+        String(MAX_SESSIONS),
+      ],
       {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -256,6 +370,68 @@ describe('pnpm demo serve (a real process)', () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('RTCPeerConnection');
+  });
+
+  it('answers an offer past 64 KiB with 413 and Connection: close, with or without Content-Length', async () => {
+    const sdp = { 'Content-Type': 'application/sdp' };
+    for (const body of [
+      { size: 100 * 1024, chunked: false },
+      { size: 100 * 1024, chunked: true },
+      { size: 4 * 1024 * 1024, chunked: true },
+    ]) {
+      const r = await raw(base, 'POST', '/ice', sdp, body);
+      expect(r.status).toBe(413);
+      expect(r.headers.connection).toBe('close');
+      expect(r.text).toContain('larger than 64 KiB');
+    }
+    expect((await fetch(`${base}/stats`)).status).toBe(200);
+  });
+
+  it('answers 400 to a malformed target, 404 to //stats, Allow with every 405, and HEAD like GET', async () => {
+    const bad = await raw(base, 'GET', 'http://[zz/');
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('malformed request target');
+    const slashes = await raw(base, 'GET', '//stats');
+    expect(slashes.status).toBe(404);
+    expect((await raw(base, 'GET', `${base}/stats`)).status).toBe(200);
+    for (const [method, path, allow] of [
+      ['GET', '/ice', 'POST'],
+      ['PUT', '/', 'GET, HEAD'],
+      ['POST', '/stats', 'GET, HEAD'],
+      ['GET', '/ice/0123456789abcdef', 'DELETE'],
+    ] as const) {
+      const r = await raw(base, method, path);
+      expect([method, path, r.status, r.headers.allow]).toEqual([method, path, 405, allow]);
+    }
+    const head = await raw(base, 'HEAD', '/');
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+  });
+
+  it(`refuses sessions past --max-sessions ${MAX_SESSIONS} with 503 and Retry-After`, async () => {
+    const post = (i: number) =>
+      fetch(`${base}/ice`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp' },
+        body: MINIMAL_OFFER(`cap${i}`, 'abcdefghijklmnopqrstuv'),
+      });
+    const open = ((await (await fetch(`${base}/stats`)).json()) as { sessionsOpen: number }).sessionsOpen;
+    const created: string[] = [];
+    for (let i = open; i < MAX_SESSIONS; i++) {
+      const r = await post(i);
+      expect(r.status).toBe(201);
+      created.push(r.headers.get('location')!);
+    }
+    const full = await post(99);
+    expect(full.status).toBe(503);
+    expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
+    // One closed makes room for one.
+    expect((await fetch(`${base}${created.pop()}`, { method: 'DELETE' })).status).toBe(204);
+    const again = await post(100);
+    expect(again.status).toBe(201);
+    created.push(again.headers.get('location')!);
+    expect((await post(101)).status).toBe(503);
+    for (const l of created) expect((await fetch(`${base}${l}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('exits 0 on SIGTERM after closing sessions and the socket', async () => {
