@@ -1,5 +1,11 @@
 import type { Machine, RandomSource, SocketAddress, Transmit } from '@natkit/sans-io';
-import { DEFAULT_POLICY, retransmitSchedule, StunClient, type StunClientEvent } from '@natkit/stun-agent';
+import {
+  DEFAULT_POLICY,
+  retransmitSchedule,
+  StunClient,
+  type StunClientEvent,
+  transactionIdHex,
+} from '@natkit/stun-agent';
 import {
   AttrType,
   decode,
@@ -865,25 +871,20 @@ export class IceAgent implements Machine<IceEvent> {
     to: SocketAddress | undefined,
   ): boolean {
     const cancelled = f.cancelled!;
-    const id = hexId(msg.transactionId);
+    const id = transactionIdHex(msg.transactionId);
     const c = cancelled.get(id);
     if (c === undefined) return false;
     cancelled.delete(id);
     const pair = c.pair;
-    const remote = this.#remote;
     const r = this.#hot.remoteCandidates?.[pair.remote];
     if (
       c.generation !== f.generation ||
       now > c.until ||
       msg.messageClass !== MessageClass.Success ||
-      remote === undefined ||
       r === undefined ||
       !sameAddress(from, r.address) ||
-      (to !== undefined &&
-        !isUnspecified(to) &&
-        !sameAddress(to, this.#hot.localCandidates[pair.local]!.address)) ||
-      verifyFingerprint(msg) !== 'ok' ||
-      verifyMessageIntegrity(msg, integrityKey(remote.pwd)) !== 'ok' ||
+      this.#arrivedElsewhere(pair, to) ||
+      !this.#fromPeer(msg) ||
       msg.unknownRequired.length > 0
     ) {
       return false;
@@ -1070,21 +1071,41 @@ export class IceAgent implements Machine<IceEvent> {
   }
 
   /**
+   * A response authenticated as the peer's (FINGERPRINT, MESSAGE-INTEGRITY with its password),
+   * for the responses the StunClient did not accept itself: a forged one must not change a pair.
+   */
+  #fromPeer(msg: StunMessage): boolean {
+    const remote = this.#remote;
+    return (
+      remote !== undefined &&
+      verifyFingerprint(msg) === 'ok' &&
+      verifyMessageIntegrity(msg, integrityKey(remote.pwd)) === 'ok'
+    );
+  }
+
+  /**
+   * RFC 8445 §7.2.5.2.1: a response to a check of `pair` must arrive on the address the request
+   * left from. Only comparable when the driver reports a specific local address (`to`), not a
+   * wildcard socket's 0.0.0.0 / ::.
+   */
+  #arrivedElsewhere(pair: CandidatePair, to: SocketAddress | undefined): boolean {
+    return (
+      to !== undefined &&
+      !isUnspecified(to) &&
+      !sameAddress(to, this.#hot.localCandidates[pair.local]!.address)
+    );
+  }
+
+  /**
    * A response the StunClient refused as `wrong-source`: if it answers one of our checks and is
    * authentic (FINGERPRINT and MESSAGE-INTEGRITY with the peer's password, so a forged packet
    * cannot fail a pair), the addresses are not symmetric: RFC 8445 §7.2.5.2.1 sets the pair
    * Failed. Rare path, so the hex id is built here and not per response.
    */
   #asymmetricSource(f: FullState, msg: StunMessage, now: number): boolean {
-    const id = hexId(msg.transactionId);
+    const id = transactionIdHex(msg.transactionId);
     const o = f.outstanding.get(id);
-    if (o === undefined || o.kind !== 'check' || o.generation !== f.generation) return false;
-    const remote = this.#remote;
-    if (
-      remote === undefined ||
-      verifyFingerprint(msg) !== 'ok' ||
-      verifyMessageIntegrity(msg, integrityKey(remote.pwd)) !== 'ok'
-    ) {
+    if (o === undefined || o.kind !== 'check' || o.generation !== f.generation || !this.#fromPeer(msg)) {
       return false;
     }
     f.client.cancel(id, now);
@@ -1141,15 +1162,8 @@ export class IceAgent implements Machine<IceEvent> {
   ): void {
     const pair = o.pair;
     pair.request = undefined;
-    // RFC 8445 §7.2.5.2.1: the response must arrive on the address the request left from (the
-    // StunClient has already checked it came from where the request went). Only comparable
-    // when the driver reports a specific local address (not a wildcard socket's 0.0.0.0 / ::).
-    if (
-      e.type !== 'failure' &&
-      to !== undefined &&
-      !isUnspecified(to) &&
-      !sameAddress(to, this.#hot.localCandidates[pair.local]!.address)
-    ) {
+    // §7.2.5.2.1 (the StunClient has already checked the response came from where the request went).
+    if (e.type !== 'failure' && this.#arrivedElsewhere(pair, to)) {
       this.#checkFailed(f, o, now);
       return;
     }
@@ -1533,13 +1547,6 @@ function randomTieBreaker(random: RandomSource): bigint {
 /** The wildcard addresses a socket bound to "any" may report as its local address. */
 function isUnspecified(a: SocketAddress): boolean {
   return a.address === '0.0.0.0' || a.address === '::';
-}
-
-/** Lower-case hex of a transaction ID: the request ids StunClient hands out. */
-function hexId(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
-  return s;
 }
 
 function min(a: number | undefined, b: number | undefined): number | undefined {

@@ -201,7 +201,7 @@ export class StunClient implements Machine<StunClientEvent> {
    */
   request(destination: SocketAddress, now: number, options: RequestOptions = {}): string {
     const firstId = this.#newTransactionId();
-    const id = hex(firstId);
+    const id = transactionIdHex(firstId);
     const policy =
       options.rc === undefined && options.rm === undefined
         ? this.#policy
@@ -257,7 +257,7 @@ export class StunClient implements Machine<StunClientEvent> {
     this.#finishMessage(b, options, integrity, key);
     this.stats.indications++;
     this.#transmit(destination, b.build(), options.source);
-    return hex(stunId);
+    return transactionIdHex(stunId);
   }
 
   /**
@@ -814,7 +814,12 @@ function own(msg: StunMessage): StunMessage {
   return r.ok ? r.message : msg;
 }
 
-function hex(bytes: Uint8Array): string {
+/**
+ * A transaction ID as lower-case hex: the id {@link StunClient.request} returns is this of the
+ * request's first transaction ID, so a machine that houses a StunClient can find its own
+ * record of a request from a response's `transactionId` (one that was not restarted).
+ */
+export function transactionIdHex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
   return s;

@@ -4,7 +4,7 @@ export {
   type BindingDiscoveryEvent,
   type BindingDiscoveryOptions,
 } from './binding-discovery.ts';
-export { StunClient } from './client.ts';
+export { StunClient, transactionIdHex } from './client.ts';
 export type {
   ClientInputVerdict,
   ExtraAttribute,
