@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { type Candidate, hostCandidate } from '@natkit/ice-lite';
+import { WILDCARD_ADDRESSES } from '@natkit/io-core';
 import type { SocketAddress } from '@natkit/sans-io';
 import { type HostEvent, NatHost } from './host.ts';
 import { PAGE } from './page.ts';
@@ -112,7 +113,7 @@ async function resolveStun(s: ServeOptions['stun'][number], family: 4 | 6): Prom
 
 type Interfaces = ReturnType<typeof networkInterfaces>;
 
-const isWildcard = (a: SocketAddress): boolean => a.address === '0.0.0.0' || a.address === '::';
+const isWildcard = (a: SocketAddress): boolean => WILDCARD_ADDRESSES.has(a.address);
 
 /**
  * The candidates an answer advertises, best first: the session's own host candidate for a
