@@ -1284,7 +1284,12 @@ export class IceAgent implements Machine<IceEvent> {
     if (this.#hot.selected !== undefined || this.#hot.state === 'failed' || this.#hot.state === 'closed')
       return;
     if (!this.#endOfCandidates || f.gathering === 'gathering') return;
-    if (!f.checklist.all('failed')) return;
+    // An empty checklist is not a failed one: RFC 8445 §7.2.5.4 fails a checklist on the
+    // outcome of a check, and none has happened. It is what a peer that signalled only names
+    // we cannot resolve (a browser's mDNS `.local` host candidates) leaves us with; its checks
+    // still bring peer-reflexive pairs (§7.3.1.4). Until one arrives the agent stays `new`, as
+    // libwebrtc does; the application's own timeout decides when to give up.
+    if (f.checklist.pairs.length === 0 || !f.checklist.all('failed')) return;
     this.#setState('failed');
   }
 

@@ -11,7 +11,7 @@ describe('real browser: headless Chromium against our lite and full agents over 
   // Skipped only when the machine cannot host the test at all; the reason is printed.
   // Under CI (CI=1, set by .ci/run) such a machine is a failure instead: CI must run it.
   it.skipIf(reason !== undefined && !process.env.CI)(
-    `Chromium's iceConnectionState reaches connected (lite, full controlled, full controlling)${reason ? ` (skipped: ${reason})` : ''}`,
+    `Chromium's iceConnectionState reaches connected (lite, full controlled, full controlling, full controlled with mDNS-named candidates)${reason ? ` (skipped: ${reason})` : ''}`,
     () => {
       if (reason !== undefined) throw new Error(`CI cannot run the browser test: ${reason}`);
       // Chromium and the agent share a private network namespace with only loopback up.
@@ -19,12 +19,14 @@ describe('real browser: headless Chromium against our lite and full agents over 
         lite: Outcome;
         full: Outcome;
         controlling: Outcome;
+        mdns: Outcome;
         error?: string;
       }>(script, {
-        timeout: 100_000,
+        timeout: 130_000,
       });
       expect(result.error).toBeUndefined();
-      const outcomes = { lite: result.lite, full: result.full, controlling: result.controlling };
+      const { lite, full, controlling, mdns } = result;
+      const outcomes = { lite, full, controlling, mdns };
       for (const [mode, outcome] of Object.entries(outcomes)) {
         expect(outcome.reason, mode).toBeUndefined();
         expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
@@ -44,11 +46,17 @@ describe('real browser: headless Chromium against our lite and full agents over 
       // Controlling, our agent nominates (RFC 8445 §8.1.1) and Chromium, controlled, accepts it.
       expect(result.controlling.checksSent).toBeGreaterThan(0);
       expect(result.controlling.agentEvents).toContain('state:completed');
+      // Chromium's only candidate reached us as an mDNS name we cannot resolve: the controlled
+      // agent has no pair until Chromium's checks teach it a peer-reflexive candidate (RFC 8445
+      // §7.3.1.3), and must not fail before that (an empty checklist is not a failed one).
+      expect(result.mdns.remoteTypes).toEqual(['prflx']);
+      expect(result.mdns.agentEvents).not.toContain('state:failed');
+      expect(result.mdns.agentEvents).toContain('state:completed');
       // ICE restart is tested in netsim and unit tests, not here: after ICE, Chromium's DTLS
       // handshake against our fake fingerprint fails, and whether Chromium then completes a
       // restartIce() (it sometimes keeps using the old credentials, sometimes stops checking)
       // depends on timing — not a reliable assertion.
     },
-    120_000,
+    150_000,
   );
 });

@@ -141,6 +141,36 @@ describe('full agent in netsim (virtual time)', () => {
     expect(connected(w.b.agent.state)).toBe(true);
   });
 
+  it("no usable remote candidate (e.g. only mDNS names): waits for the peer's checks instead of failing", () => {
+    // Browsers signal their host candidates as `<uuid>.local` names, which we cannot resolve
+    // (`parseCandidate` reports them unsupported). With nothing else signalled, B's checklist
+    // is empty after end-of-candidates; A's checks then teach B a peer-reflexive candidate
+    // (RFC 8445 §7.3.1.3) and its pair (§7.3.1.4). An empty checklist is not a failed one:
+    // the §7.2.5.4 update that fails a checklist runs on check outcomes, and none happened.
+    const w = world({ a: { stunServers: [] }, b: { stunServers: [] } });
+    const ca = w.a.ep.act((m) => m.addLocalCandidate(w.a.ep.local));
+    const cb = w.b.ep.act((m) => m.addLocalCandidate(w.b.ep.local));
+    w.b.ep.act((m) => {
+      m.setRemoteCredentials(w.a.agent.localCredentials);
+      m.endOfRemoteCandidates(); // A's only candidate was a name B cannot resolve
+    });
+    expect(w.b.agent.state).toBe('new');
+    // The answer reaches A a while later.
+    w.sim.runFor(2000);
+    expect(w.b.agent.state).toBe('new');
+    w.a.ep.act((m) => {
+      m.setRemoteCredentials(w.b.agent.localCredentials);
+      m.addRemoteCandidate(cb);
+      m.endOfRemoteCandidates();
+    });
+    w.sim.runFor(5000);
+    expect(w.a.agent.state).toBe('completed');
+    expect(connected(w.b.agent.state)).toBe(true);
+    expect(w.b.agent.remoteCandidates.map((c) => c.type)).toEqual(['prflx']);
+    expect(w.b.agent.selectedPair?.remote.address).toEqual(ca.address);
+    expect(states(w.b)).not.toContain('failed');
+  });
+
   it('fails (not stuck) when the peer never answers', () => {
     const w = world({});
     w.b.ep.remove();

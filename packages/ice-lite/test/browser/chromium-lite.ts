@@ -2,11 +2,13 @@
  * Real-browser interop: headless Chromium's RTCPeerConnection against our agents, over
  * 127.0.0.1 — first a lite agent (the SFU case), then a full agent in the controlled role
  * (Chromium offers and nominates), then a full agent in the controlling role (we offer, and
- * Chromium, controlled, must accept our nomination).
+ * Chromium, controlled, must accept our nomination), then the controlled full agent again with
+ * Chromium's host candidates signalled as mDNS `.local` names, as Chromium itself signals them
+ * on the open web (here it cannot: no multicast in the namespace, so the test renames them).
  *
  * Run inside a private network namespace with only loopback (the vitest suite does this):
  *   unshare -n sh -c 'ip link set lo up && exec node --conditions=source --import tsx <this file>'
- * Prints one JSON line `{ lite: Outcome, full: Outcome, controlling: Outcome }` on stdout. Chromium never leaves the
+ * Prints one JSON line `{ lite, full, controlling, mdns }` (each an {@link Outcome}) on stdout. Chromium never leaves the
  * namespace.
  */
 import { bindUdp } from '@natkit/io-node';
@@ -30,6 +32,8 @@ export interface Outcome {
   checksSent: number;
   errorsSent: number;
   agentState?: string;
+  /** The types of the agent's remote candidates at the end (signalled, then peer-reflexive). */
+  remoteTypes: string[];
   /** Chromium's stats show a succeeded candidate pair that is nominated (RFC 8445 §8). */
   browserNominated?: boolean;
   /** What happened when, for diagnosing a failure. */
@@ -97,6 +101,16 @@ const nominatedInChromium = async (): Promise<boolean> => {
   return false;
 };
 
+/**
+ * Chromium's description as a browser that hides its local addresses signals it: every host
+ * candidate's address replaced by an mDNS name (draft-ietf-mmusic-mdns-ice-candidates), which
+ * a server cannot resolve. The agent then has no usable remote candidate at all.
+ */
+const withMdnsNames = (sdp: string): string =>
+  sdp.replace(/^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)/gm, (_, head, _addr, tail) => {
+    return `${head}1f0e3dad-9990-4c5b-a5f0-2f3c1f1c5d2e.local${tail}`;
+  });
+
 /** Gives the agent the ICE credentials and candidates of Chromium's description. */
 function takeRemote(driver: Driver, sdp: string): void {
   const remote = parseIceDescription(sdp);
@@ -134,7 +148,7 @@ const gatheredDescription = async (): Promise<string> => {
 };
 
 /** Chromium offers (and controls); we answer. */
-async function chromiumOffers(page: Page, agent: IceAgent, driver: Driver): Promise<boolean> {
+async function chromiumOffers(page: Page, agent: IceAgent, driver: Driver, mdns: boolean): Promise<boolean> {
   await page.evaluate(openPeerConnection);
   await page.evaluate(async () => {
     const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
@@ -142,7 +156,7 @@ async function chromiumOffers(page: Page, agent: IceAgent, driver: Driver): Prom
     await pc.setLocalDescription(await pc.createOffer());
   });
   const offer = await page.evaluate(gatheredDescription);
-  takeRemote(driver, offer);
+  takeRemote(driver, mdns ? withMdnsNames(offer) : offer);
   await page.evaluate(
     async (sdp) => {
       const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
@@ -172,7 +186,7 @@ const describe = (e: IceEvent): string =>
       ? `selected:${e.local.address.address}:${e.local.address.port}->${e.remote.address.address}:${e.remote.address.port}`
       : e.type;
 
-type Mode = 'lite' | 'full' | 'controlling';
+type Mode = 'lite' | 'full' | 'controlling' | 'mdns';
 
 async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
   // The initiator controls (RFC 8445 §6.1.1): against Chromium's offer a full agent is
@@ -202,7 +216,9 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
     );
     await page.goto('http://localhost/');
     const reached =
-      mode === 'controlling' ? await weOffer(page, agent, driver) : await chromiumOffers(page, agent, driver);
+      mode === 'controlling'
+        ? await weOffer(page, agent, driver)
+        : await chromiumOffers(page, agent, driver, mode === 'mdns');
     // Chromium reports connected on its first successful check; the nominating check
     // (USE-CANDIDATE, Chromium's or ours) may complete a moment later (seconds on a loaded
     // machine). Up to 20 s for our agent to select, and for Chromium to see the pair nominated.
@@ -235,6 +251,7 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
             },
           }
         : {}),
+      remoteTypes: agent.remoteCandidates.map((c) => c.type),
       checksAnswered,
       checksSent,
       errorsSent,
@@ -247,16 +264,17 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
   }
 }
 
-async function main(): Promise<{ lite: Outcome; full: Outcome; controlling: Outcome }> {
+async function main(): Promise<Record<Mode, Outcome>> {
   const browser = await launchChromium();
   try {
     const lite = await scenario(browser, 'lite');
     const full = await scenario(browser, 'full');
     const controlling = await scenario(browser, 'controlling');
-    return { lite, full, controlling };
+    const mdns = await scenario(browser, 'mdns');
+    return { lite, full, controlling, mdns };
   } finally {
     await browser.close();
   }
 }
 
-reportOutcome(main(), (outcome) => outcome.lite.ok && outcome.full.ok && outcome.controlling.ok);
+reportOutcome(main(), (outcome) => Object.values(outcome).every((o) => o.ok));
