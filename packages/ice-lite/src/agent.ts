@@ -72,6 +72,14 @@ export interface IceAgentOptions {
    * (or `consentTimeout`, if shorter).
    */
   disconnectedTimeout?: number;
+  /**
+   * Full mode: the PAC timer (RFC 8863). A checklist with no pair left to check — none formed
+   * (every remote candidate unusable: an mDNS name, another address family) or all Failed — is
+   * not concluded `failed` until this long after the agent has the peer's credentials, because
+   * the peer's checks can still bring peer-reflexive pairs (RFC 8445 §7.3.1.4). Default 39.5 s,
+   * the Binding transaction timeout, as RFC 8863 §4 advises.
+   */
+  pacTimeout?: number;
   /** Bound on remote candidates (signalled + peer-reflexive); more are refused and counted. Default 64. */
   maxRemoteCandidates?: number;
   /** Bound on queued transmits; more are dropped and counted. Default 64. */
@@ -152,6 +160,14 @@ interface FullState {
   nextConsentAt: number;
   /** Bumped by every restart; responses to checks of an older generation are ignored. */
   generation: number;
+  /** RFC 8863's PAC timer: how long it runs ({@link IceAgentOptions.pacTimeout}). */
+  pacTimeout: number;
+  /**
+   * The PAC timer: `idle` without the peer's credentials; `pending` once they are set, until
+   * the next `handleTimeout` supplies the time it starts at (setting credentials takes no
+   * `now`); then the time it expires; `expired` after that. Failure waits for `expired`.
+   */
+  pac: 'idle' | 'pending' | number | 'expired';
 }
 
 const EMPTY: readonly Candidate[] = Object.freeze([]);
@@ -347,6 +363,8 @@ export class IceAgent implements Machine<IceEvent> {
         concluded: false,
         nextConsentAt: Number.POSITIVE_INFINITY,
         generation: 0,
+        pacTimeout: positive(options.pacTimeout ?? 39_500, 'pacTimeout'),
+        pac: 'idle',
       };
     } else if (this.mode !== 'lite') {
       throw new RangeError(`unknown mode ${String(this.mode)}`);
@@ -453,6 +471,9 @@ export class IceAgent implements Machine<IceEvent> {
     assertCredentials(credentials, 'remote');
     this.#remote = credentials;
     this.#consentRemote ??= credentials;
+    // RFC 8863: checks can start now, so the PAC timer starts (at the next `handleTimeout`).
+    const f = this.#hot.full;
+    if (f !== undefined && f.pac === 'idle') f.pac = 'pending';
   }
 
   /**
@@ -540,6 +561,8 @@ export class IceAgent implements Machine<IceEvent> {
       f.firstValidAt = undefined;
       f.concluded = false;
       f.generation++;
+      // The new session waits for the peer's new credentials, and then patiently again.
+      f.pac = 'idle';
     }
     if (this.#hot.state === 'failed') this.#setState('checking');
     return credentials;
@@ -708,8 +731,18 @@ export class IceAgent implements Machine<IceEvent> {
       if (this.#hot.selected !== undefined && this.#hot.state !== 'failed') next = min(next, f.nextConsentAt);
       const nd = this.#nominationDeadline(f);
       if (nd !== undefined) next = min(next, nd);
+      const pac = this.#pacDeadline(f);
+      if (pac !== undefined) next = min(next, pac);
     }
     return next;
+  }
+
+  /** When the PAC timer (RFC 8863) needs a `handleTimeout`: to start, or to expire. */
+  #pacDeadline(f: FullState): number | undefined {
+    if (f.pac === 'idle' || f.pac === 'expired') return undefined;
+    if (f.pac === 'pending') return this.#hot.now;
+    // Only failure waits for it: a selected pair or a concluded session does not.
+    return this.#hot.selected === undefined && this.#hot.state !== 'failed' ? f.pac : undefined;
   }
 
   handleTimeout(now: number): void {
@@ -721,6 +754,11 @@ export class IceAgent implements Machine<IceEvent> {
       if (ct !== undefined && ct <= now) {
         f.client.handleTimeout(now);
         this.#drainClient(f, now);
+      }
+      if (f.pac === 'pending') f.pac = now + f.pacTimeout;
+      else if (typeof f.pac === 'number' && f.pac <= now) {
+        f.pac = 'expired';
+        this.#checkFailure(f);
       }
       this.#maybeNominate(f, now);
       if (f.lastPaced + f.ta <= now && this.#hasPacedWork(f)) this.#pace(f, now);
@@ -1284,12 +1322,11 @@ export class IceAgent implements Machine<IceEvent> {
     if (this.#hot.selected !== undefined || this.#hot.state === 'failed' || this.#hot.state === 'closed')
       return;
     if (!this.#endOfCandidates || f.gathering === 'gathering') return;
-    // An empty checklist is not a failed one: RFC 8445 §7.2.5.4 fails a checklist on the
-    // outcome of a check, and none has happened. It is what a peer that signalled only names
-    // we cannot resolve (a browser's mDNS `.local` host candidates) leaves us with; its checks
-    // still bring peer-reflexive pairs (§7.3.1.4). Until one arrives the agent stays `new`, as
-    // libwebrtc does; the application's own timeout decides when to give up.
-    if (f.checklist.pairs.length === 0 || !f.checklist.all('failed')) return;
+    // RFC 8863: no pair left to check — none formed (a peer that signalled only names we
+    // cannot resolve, such as a browser's mDNS `.local` host candidates) or all Failed — is not
+    // failure while the PAC timer runs: the peer's checks can still bring peer-reflexive pairs
+    // (RFC 8445 §7.3.1.4). Its expiry calls this again.
+    if (f.pac !== 'expired' || !f.checklist.all('failed')) return;
     this.#setState('failed');
   }
 

@@ -48,7 +48,7 @@ describe('real browser: headless Chromium against our lite and full agents over 
       expect(result.controlling.agentEvents).toContain('state:completed');
       // Chromium's only candidate reached us as an mDNS name we cannot resolve: the controlled
       // agent has no pair until Chromium's checks teach it a peer-reflexive candidate (RFC 8445
-      // §7.3.1.3), and must not fail before that (an empty checklist is not a failed one).
+      // §7.3.1.3), and must not fail before that (RFC 8863: not while the PAC timer runs).
       expect(result.mdns.remoteTypes).toEqual(['prflx']);
       expect(result.mdns.agentEvents).not.toContain('state:failed');
       expect(result.mdns.agentEvents).toContain('state:completed');

@@ -145,8 +145,8 @@ describe('full agent in netsim (virtual time)', () => {
     // Browsers signal their host candidates as `<uuid>.local` names, which we cannot resolve
     // (`parseCandidate` reports them unsupported). With nothing else signalled, B's checklist
     // is empty after end-of-candidates; A's checks then teach B a peer-reflexive candidate
-    // (RFC 8445 §7.3.1.3) and its pair (§7.3.1.4). An empty checklist is not a failed one:
-    // the §7.2.5.4 update that fails a checklist runs on check outcomes, and none happened.
+    // (RFC 8445 §7.3.1.3) and its pair (§7.3.1.4). RFC 8863: an empty checklist is not
+    // failure while the PAC timer runs.
     const w = world({ a: { stunServers: [] }, b: { stunServers: [] } });
     const ca = w.a.ep.act((m) => m.addLocalCandidate(w.a.ep.local));
     const cb = w.b.ep.act((m) => m.addLocalCandidate(w.b.ep.local));
@@ -169,6 +169,24 @@ describe('full agent in netsim (virtual time)', () => {
     expect(w.b.agent.remoteCandidates.map((c) => c.type)).toEqual(['prflx']);
     expect(w.b.agent.selectedPair?.remote.address).toEqual(ca.address);
     expect(states(w.b)).not.toContain('failed');
+  });
+
+  it('no usable remote candidate and no check from the peer: fails when the PAC timer expires (RFC 8863)', () => {
+    for (const pacTimeout of [undefined, 5000]) {
+      const w = world({ b: { stunServers: [], ...(pacTimeout ? { pacTimeout } : {}) } });
+      w.sim.runFor(1000);
+      w.b.ep.act((m) => m.addLocalCandidate(w.b.ep.local));
+      const t0 = w.sim.now;
+      w.b.ep.act((m) => {
+        m.setRemoteCredentials(w.a.agent.localCredentials);
+        m.endOfRemoteCandidates();
+      });
+      w.sim.runFor(60_000);
+      expect(states(w.b)).toEqual(['failed']);
+      const failedAt = w.b.ep.events.find((e) => e.event.type === 'state')!.time;
+      expect(failedAt - t0).toBe(pacTimeout ?? 39_500);
+      expect(w.b.agent.pollTimeout()).toBeUndefined();
+    }
   });
 
   it('fails (not stuck) when the peer never answers', () => {

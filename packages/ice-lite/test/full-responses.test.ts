@@ -116,7 +116,13 @@ describe('non-symmetric check responses fail the pair (RFC 8445 §7.2.5.2.1)', (
     expect(a.handleInput(success(req!.m), R, 10, v4('10.0.0.99', 7777))).toBe('response');
     expect(a.pairs[0]!.state).toBe('failed');
     expect(a.selectedPair).toBeUndefined();
-    // The only pair failed after end-of-candidates: the agent fails at once.
+    // The only pair failed after end-of-candidates, but the agent concludes `failed` only when
+    // the PAC timer (RFC 8863), started by the first handleTimeout, expires: 39.5 s.
+    expect(a.state).toBe('checking');
+    expect(a.pollTimeout()).toBe(39_500);
+    a.handleTimeout(39_499);
+    expect(a.state).toBe('checking');
+    a.handleTimeout(39_500);
     expect(a.state).toBe('failed');
   });
 
@@ -126,8 +132,11 @@ describe('non-symmetric check responses fail the pair (RFC 8445 §7.2.5.2.1)', (
     const [req] = drain(a);
     expect(a.handleInput(success(req!.m), v4('10.0.0.3', 6000), 10, L)).toBe('response');
     expect(a.pairs[0]!.state).toBe('failed');
-    expect(states(events(a))).toEqual(['checking', 'failed']);
-    // Nothing is retransmitted for the failed check: no timer is left.
+    expect(states(events(a))).toEqual(['checking']);
+    // Nothing is retransmitted for the failed check: the only timer left is RFC 8863's PAC
+    // timer, at whose expiry the agent fails, and then none.
+    expect(tick(a)).toBe(39_500);
+    expect(states(events(a))).toEqual(['failed']);
     expect(a.pollTimeout()).toBeUndefined();
   });
 
