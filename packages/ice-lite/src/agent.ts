@@ -480,11 +480,13 @@ export class IceAgent implements Machine<IceEvent> {
    * Adds a remote candidate (from SDP or trickled, RFC 8838). Returns false when ignored: after
    * end-of-candidates (RFC 8838 §13), a duplicate address, a non-UDP transport or the cap. In full
    * mode the new pairs are Waiting when their foundation is new or already succeeded, else Frozen
-   * (RFC 8838 §12).
+   * (RFC 8838 §12). The address of a peer-reflexive candidate already learned from the peer's
+   * checks is not a duplicate: the signalled candidate replaces it (§7.3.1.3), and that returns true.
    */
   addRemoteCandidate(candidate: Candidate): boolean {
     if (this.#endOfCandidates || candidate.transport !== 'UDP' || this.#hot.state === 'closed') return false;
-    if (this.#findRemote(candidate.address) >= 0) return false;
+    const known = this.#findRemote(candidate.address);
+    if (known >= 0) return this.#adoptSignalled(known, candidate);
     const list = this.#pushRemote(candidate);
     if (list === undefined) return false;
     const f = this.#hot.full;
@@ -493,6 +495,31 @@ export class IceAgent implements Machine<IceEvent> {
       for (let li = 0; li < this.#hot.localCandidates.length; li++) {
         if (this.#hot.localCandidates[li]!.type === 'host') this.#addPair(f, li, ri);
       }
+    }
+    return true;
+  }
+
+  /**
+   * RFC 8445 §7.3.1.3: a peer-reflexive remote candidate, learned from a check, that the peer
+   * then signals (its checks often outrun its trickled candidates) takes the signalled
+   * foundation, type and priority — "it will signal the actual foundation" — and its pairs
+   * their new foundations and priorities. Any other duplicate is ignored (returns false).
+   */
+  #adoptSignalled(index: number, candidate: Candidate): boolean {
+    const list = this.#hot.remoteCandidates!;
+    const learned = list[index]!;
+    if (learned.type !== 'prflx' || candidate.type === 'prflx' || candidate.component !== learned.component)
+      return false;
+    list[index] = candidate;
+    const s = this.#hot.selected;
+    if (s !== undefined && s.remote === learned) s.remote = candidate;
+    const f = this.#hot.full;
+    if (f !== undefined) {
+      for (const p of f.checklist.pairs) {
+        if (p.remote === index)
+          p.foundation = `${this.#hot.localCandidates[p.local]!.foundation}:${candidate.foundation}`;
+      }
+      f.checklist.reprioritize((p) => this.#pairPriority(f, p.local, p.remote));
     }
     return true;
   }

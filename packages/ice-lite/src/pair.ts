@@ -12,8 +12,11 @@ export interface CandidatePair {
   readonly local: number;
   /** Index of the remote candidate. */
   readonly remote: number;
-  /** RFC 8445 §6.1.2.6: concatenation of the local and remote foundations. */
-  readonly foundation: string;
+  /**
+   * RFC 8445 §6.1.2.6: concatenation of the local and remote foundations. Changes once if the
+   * remote candidate was peer-reflexive and the peer signals it later (§7.3.1.3).
+   */
+  foundation: string;
   /** RFC 8445 §6.1.2.3 (bigint: 63 bits); recomputed when the role changes. */
   priority: bigint;
   /** RFC 8445 §6.1.2.6. */

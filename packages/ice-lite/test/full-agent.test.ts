@@ -189,6 +189,34 @@ describe('full agent in netsim (virtual time)', () => {
     }
   });
 
+  it('a peer-reflexive candidate signalled later takes the signalled type, priority and foundation (§7.3.1.3)', () => {
+    // B answers at once and checks A before A has B's answer: A learns B as peer-reflexive.
+    const w = world({ a: { stunServers: [] }, b: { stunServers: [] } });
+    const ca = w.a.ep.act((m) => m.addLocalCandidate(w.a.ep.local));
+    const cb = w.b.ep.act((m) => m.addLocalCandidate(w.b.ep.local));
+    w.b.ep.act((m) => {
+      m.setRemoteCredentials(w.a.agent.localCredentials);
+      m.addRemoteCandidate(ca);
+      m.endOfRemoteCandidates();
+    });
+    w.sim.runFor(500);
+    expect(w.a.agent.remoteCandidates.map((c) => c.type)).toEqual(['prflx']);
+    const learned = w.a.agent.remoteCandidates[0]!;
+    expect(learned.priority).not.toBe(cb.priority);
+    // B's answer arrives: its host candidate is the address A already knows.
+    w.a.ep.act((m) => {
+      m.setRemoteCredentials(w.b.agent.localCredentials);
+      expect(m.addRemoteCandidate(cb)).toBe(true);
+      expect(m.addRemoteCandidate(cb)).toBe(false); // a plain duplicate is still ignored
+      m.endOfRemoteCandidates();
+    });
+    expect(w.a.agent.remoteCandidates).toEqual([cb]);
+    expect(w.a.agent.pairs.map((p) => p.foundation)).toEqual([`${ca.foundation}:${cb.foundation}`]);
+    w.sim.runFor(5000);
+    expect(w.a.agent.state).toBe('completed');
+    expect(w.a.agent.selectedPair?.remote).toEqual(cb);
+  });
+
   it('fails (not stuck) when the peer never answers', () => {
     const w = world({});
     w.b.ep.remove();

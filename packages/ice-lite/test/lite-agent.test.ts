@@ -200,6 +200,23 @@ describe('nomination (RFC 8445 §7.3.2, §8.2)', () => {
     expect(a.selectedPair?.remote.address).toEqual(other);
   });
 
+  it("the browser's candidate signalled after its checks replaces the peer-reflexive one (§7.3.1.3)", () => {
+    const a = agent();
+    a.handleInput(good({ useCandidate: true }), browser, 0, server);
+    expect(a.selectedPair?.remote.type).toBe('prflx');
+    const host = {
+      foundation: '3590775579',
+      component: 1,
+      transport: 'UDP',
+      priority: 2122260223,
+      address: browser,
+      type: 'host',
+    } as const;
+    expect(a.addRemoteCandidate(host)).toBe(true);
+    expect(a.remoteCandidates).toEqual([host]);
+    expect(a.selectedPair?.remote).toEqual(host);
+  });
+
   it('picks the local candidate the request arrived on', () => {
     const a = agent();
     const second = v4('192.0.2.2', 3478);
