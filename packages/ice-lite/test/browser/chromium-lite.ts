@@ -1,6 +1,8 @@
 /**
  * Real-browser interop: headless Chromium's RTCPeerConnection against our agents, over
- * 127.0.0.1 — first a lite agent (the SFU case), then a full agent in the controlled role
+ * 127.0.0.1 — first a lite agent (the SFU case, on a dual-stack socket bound to `::` that
+ * offers 127.0.0.1 and ::1, as a server bound to the wildcard would; Chromium gathers no IPv6
+ * loopback candidate, so the IPv4 one must be chosen through the IPv4-mapped socket), then a full agent in the controlled role
  * (Chromium offers and nominates), then a full agent in the controlling role (we offer, and
  * Chromium, controlled, must accept our nomination), then the controlled full agent again with
  * Chromium's host candidates signalled as mDNS `.local` names, as Chromium itself signals them
@@ -51,12 +53,16 @@ function offerSdp(agent: IceAgent): string {
 }
 
 function dataChannelSdp(agent: IceAgent, mid: string, setup: 'passive' | 'actpass'): string {
-  const c = agent.localCandidates[0]!;
+  const c = agent.localCandidates[0]!; // the `c=` line's address: IPv4 first
   // Any syntactically valid fingerprint: DTLS will fail after ICE (we do not do DTLS).
   const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 37) & 0xff).toString(16).padStart(2, '0'))
     .join(':')
     .toUpperCase();
-  const ice = formatIceLines({ ...agent.localCredentials, candidates: [c], endOfCandidates: true });
+  const ice = formatIceLines({
+    ...agent.localCredentials,
+    candidates: agent.localCandidates,
+    endOfCandidates: true,
+  });
   return `${[
     'v=0',
     'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
@@ -198,8 +204,9 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
   const t0 = performance.now();
   const timeline: string[] = [];
   const mark = (what: string) => timeline.push(`${Math.round(performance.now() - t0)}ms ${what}`);
+  const dualStack = mode === 'lite';
   const driver = await bindUdp(agent, {
-    address: '127.0.0.1',
+    address: dualStack ? '::' : '127.0.0.1',
     onEvent: (e) => {
       if (e.type === 'machine') {
         agentEvents.push(describe(e.event as IceEvent));
@@ -209,7 +216,9 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
   });
   const page = await browser.newPage();
   try {
-    agent.addLocalCandidate(driver.localAddress!);
+    const { port } = driver.localAddress!;
+    agent.addLocalCandidate({ address: '127.0.0.1', port, family: 'IPv4' });
+    if (dualStack) agent.addLocalCandidate({ address: '::1', port, family: 'IPv6' });
     // A real origin (about:blank gathers nothing), served without a server.
     await page.route('http://localhost/**', (route) =>
       route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>natkit</title>' }),
