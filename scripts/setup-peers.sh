@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Installs the real third-party peers the interop tests talk to: coturn (a STUN/TURN server)
-# and Chromium (a browser ICE agent). Debian packages; needs root (CI is root).
+# Installs the real third-party peers the interop tests talk to: coturn (a STUN/TURN server),
+# Chromium (a browser ICE agent), libnice (GNOME's ICE library, driven from Debian's Python
+# through GObject introspection) and nftables (real Linux NATs between network namespaces).
+# Debian packages; needs root (CI is root).
 set -u
 need=()
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-[ ${#need[@]} -eq 0 ] && { echo "setup-peers: coturn, chromium and iproute2 are present"; exit 0; }
+/usr/bin/python3 -c 'import gi; gi.require_version("Nice", "0.1")' >/dev/null 2>&1 ||
+  need+=(python3-gi gir1.2-nice-0.1)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+[ ${#need[@]} -eq 0 ] && {
+  echo "setup-peers: coturn, chromium, iproute2, libnice (python3-gi) and nftables are present"
+  exit 0
+}
 if [ "$(id -u)" != 0 ]; then
   echo "setup-peers: missing ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
   echo "setup-peers: tests that need them will fail with a clear message" >&2
