@@ -12,6 +12,7 @@ reads commands:
     {"type": "remote", "ufrag", "pwd", "candidates": ["candidate:..."]}  peer credentials, candidates
                                                                          and end-of-candidates
     {"type": "send", "data": "text"}                                     send on the selected pair
+    {"type": "consent-lost"}                                             revoke consent (RFC 7675 §5.2)
 
 and reports what libnice does:
 
@@ -21,6 +22,7 @@ and reports what libnice does:
     {"type": "data", "data": "text"}                                     application data received
     {"type": "remote-set", "candidates": n}                              the "remote" command is done
     {"type": "sent", "bytes": n}
+    {"type": "consent-lost", "ok": true}                                 consent revoked
     {"type": "consent-request", "to": "ip:port"}                         a consent check sent
     {"type": "consent-response"}                                         its response received
     {"type": "role", "role": "controlling|controlled"}                   switched on a role conflict
@@ -204,6 +206,9 @@ def on_command(line):
         # The candidates are all there is (end-of-candidates): a trickle agent may conclude.
         agent.peer_candidate_gathering_done(stream)
         emit({"type": "remote-set", "candidates": added})
+    elif kind == "consent-lost":
+        # RFC 7675 §5.2: the application withdraws consent; libnice answers 403 from then on.
+        emit({"type": "consent-lost", "ok": agent.consent_lost(stream, COMPONENT)})
     elif kind == "send":
         # The binding takes the buffer as a str (gchar *), sent as its UTF-8 bytes.
         text = command["data"]
