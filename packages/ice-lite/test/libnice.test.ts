@@ -80,6 +80,7 @@ type NiceMessage =
   | { type: 'consent-request'; to: string }
   | { type: 'consent-response' }
   | { type: 'consent-lost'; ok: boolean }
+  | { type: 'restarted'; ok: boolean; ufrag: string; pwd: string }
   | { type: 'role'; role: 'controlling' | 'controlled' }
   | { type: 'error'; message: string };
 type NiceOf<T extends NiceMessage['type']> = Extract<NiceMessage, { type: T }>;
@@ -128,14 +129,20 @@ class NicePeer {
     return this.messages.filter((m): m is NiceOf<T> => m.type === type);
   }
 
-  /** The first message of `type` that satisfies `match`, already seen or to come. */
+  /**
+   * The first message of `type` that satisfies `match`, already seen or to come; with `since`,
+   * only from that index of {@link messages} on.
+   */
   next<T extends NiceMessage['type']>(
     type: T,
     match: (m: NiceOf<T>) => boolean = () => true,
+    since = 0,
   ): Promise<NiceOf<T>> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        const found = this.messages.find((m): m is NiceOf<T> => m.type === type && match(m as NiceOf<T>));
+        const found = this.messages
+          .slice(since)
+          .find((m): m is NiceOf<T> => m.type === type && match(m as NiceOf<T>));
         if (found !== undefined) {
           this.#wake.delete(check);
           resolve(found);
@@ -149,9 +156,9 @@ class NicePeer {
     });
   }
 
-  /** Resolves on libnice's `state`, rejects if it reports `failed` first. */
-  state(state: string): Promise<void> {
-    return this.next('state', (m) => m.state === state || m.state === 'failed').then((m) => {
+  /** Resolves on libnice's `state` (from message `since` on), rejects if it reports `failed` first. */
+  state(state: string, since = 0): Promise<void> {
+    return this.next('state', (m) => m.state === state || m.state === 'failed', since).then((m) => {
       if (m.state !== state) throw new Error(`libnice reported ${m.state}:\n${this.log}`);
     });
   }
@@ -431,6 +438,57 @@ describe.skipIf(skip)(`libnice 0.1.21 against our agent over 127.0.0.1 (real UDP
             await dataBothWays(s);
           },
         );
+      },
+    );
+  });
+
+  // RFC 8445 §9 / RFC 8839 §4.4.1.1.1: libnice restarts (webrtcbin's restartIce), we answer
+  // with new credentials too; the checks run again under the new ones and we nominate again.
+  it('ICE restart, our full agent controlling: new credentials both ways, checks and nomination again', async () => {
+    needLibnice();
+    await session(
+      {
+        ours: { mode: 'full', role: 'controlling' },
+        nice: { role: 'controlled', nomination: 'regular' },
+        up: 'completed',
+      },
+      async (s) => {
+        const selected = await bothUp(s, 'completed');
+        const checks = s.agent.stats.checksSent;
+        const since = s.nice.messages.length;
+        s.nice.command({ type: 'restart' });
+        const restarted = await within(
+          s.nice.next('restarted', () => true, since),
+          WAIT,
+          "libnice's restart",
+        );
+        expect(restarted.ok).toBe(true);
+        expect(restarted.ufrag).not.toBe(s.nice.all('local')[0]?.ufrag);
+        const fresh = generateCredentials();
+        s.nice.command({ type: 'remote', ...fresh, candidates: [formatCandidate(s.ours)] });
+        await within(
+          s.nice.next('remote-set', () => true, since),
+          WAIT,
+          'libnice taking our new credentials',
+        );
+        const complete = quiet(
+          s.driver.waitFor((e) => e.type === 'machine' && e.event.type === 'restart-complete'),
+        );
+        s.driver.update((m) => {
+          m.agent.restart(fresh);
+          m.agent.setRemoteCredentials({ ufrag: restarted.ufrag, pwd: restarted.pwd });
+          expect(m.agent.addRemoteCandidate(s.theirs)).toBe(true);
+          m.agent.endOfRemoteCandidates();
+        });
+        await within(complete, WAIT, 'our restart-complete');
+        // libnice, controlled, is READY again only on our new nomination.
+        await within(s.nice.state('ready', since), WAIT, "libnice's READY after the restart");
+        expect(s.nice.all('selected-pair').at(-1)).toEqual(selected);
+        expect(s.agent.stats.checksSent).toBeGreaterThanOrEqual(checks + 2); // a check, then the nomination
+        expect(s.agent.state).toBe('completed');
+        expect(s.agent.localCredentials).toEqual(fresh);
+        sameFiveTuple(s, selected);
+        await dataBothWays(s);
       },
     );
   });

@@ -13,6 +13,7 @@ reads commands:
                                                                          and end-of-candidates
     {"type": "send", "data": "text"}                                     send on the selected pair
     {"type": "consent-lost"}                                             revoke consent (RFC 7675 §5.2)
+    {"type": "restart"}                                                  ICE restart (new credentials)
 
 and reports what libnice does:
 
@@ -23,6 +24,7 @@ and reports what libnice does:
     {"type": "remote-set", "candidates": n}                              the "remote" command is done
     {"type": "sent", "bytes": n}
     {"type": "consent-lost", "ok": true}                                 consent revoked
+    {"type": "restarted", "ok": true, "ufrag", "pwd"}                    restarted, new credentials
     {"type": "consent-request", "to": "ip:port"}                         a consent check sent
     {"type": "consent-response"}                                         its response received
     {"type": "role", "role": "controlling|controlled"}                   switched on a role conflict
@@ -206,6 +208,11 @@ def on_command(line):
         # The candidates are all there is (end-of-candidates): a trickle agent may conclude.
         agent.peer_candidate_gathering_done(stream)
         emit({"type": "remote-set", "candidates": added})
+    elif kind == "restart":
+        # RFC 8445 §9: new credentials for the stream (same tie-breaker); the peer's come next.
+        ok = agent.restart_stream(stream)
+        _, ufrag, pwd = agent.get_local_credentials(stream)
+        emit({"type": "restarted", "ok": ok, "ufrag": ufrag, "pwd": pwd})
     elif kind == "consent-lost":
         # RFC 7675 §5.2: the application withdraws consent; libnice answers 403 from then on.
         emit({"type": "consent-lost", "ok": agent.consent_lost(stream, COMPONENT)})
