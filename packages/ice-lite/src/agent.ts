@@ -90,6 +90,8 @@ export interface IceAgentOptions {
 interface Selected {
   local: Candidate;
   remote: Candidate;
+  /** What `selectedPair` returns: made once per selection, so reading it per datagram allocates nothing. */
+  view: { readonly local: Candidate; readonly remote: Candidate };
   /**
    * Time consent was last known fresh on this 5-tuple (RFC 7675): when an authenticated check
    * arrived (lite), when the pair was selected, or when a consent request that got a valid
@@ -432,9 +434,8 @@ export class IceAgent implements Machine<IceEvent> {
   }
 
   /** The selected pair, if any: send data from `local.address` to `remote.address`. */
-  get selectedPair(): { local: Candidate; remote: Candidate } | undefined {
-    const s = this.#hot.selected;
-    return s === undefined ? undefined : { local: s.local, remote: s.remote };
+  get selectedPair(): { readonly local: Candidate; readonly remote: Candidate } | undefined {
+    return this.#hot.selected?.view;
   }
 
   /**
@@ -512,7 +513,10 @@ export class IceAgent implements Machine<IceEvent> {
       return false;
     list[index] = candidate;
     const s = this.#hot.selected;
-    if (s !== undefined && s.remote === learned) s.remote = candidate;
+    if (s !== undefined && s.remote === learned) {
+      s.remote = candidate;
+      s.view = { local: s.local, remote: candidate };
+    }
     const f = this.#hot.full;
     if (f !== undefined) {
       for (const p of f.checklist.pairs) {
@@ -1420,7 +1424,7 @@ export class IceAgent implements Machine<IceEvent> {
     ) {
       s.refreshedAt = now;
     } else {
-      this.#hot.selected = { local: l, remote, refreshedAt: now };
+      this.#hot.selected = { local: l, remote, view: { local: l, remote }, refreshedAt: now };
       this.#emit({ type: 'selected-pair', local: l, remote });
     }
     const f = this.#hot.full;

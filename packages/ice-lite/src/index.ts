@@ -33,6 +33,13 @@ export { setIntegrityKeyCacheSize } from './scratch.ts';
 export type { CandidateParseError, CandidateParseResult, IceDescription, IceLine } from './sdp.ts';
 export { formatCandidate, formatIceLines, parseCandidate, parseIceDescription, parseIceLine } from './sdp.ts';
 export type {
+  IceTransportEvent,
+  IceTransportOptions,
+  IceTransportStats,
+  IceTransportVerdict,
+} from './transport.ts';
+export { IceTransport } from './transport.ts';
+export type {
   IceAgentStats,
   IceEvent,
   IceMode,
