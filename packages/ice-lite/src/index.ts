@@ -1,7 +1,8 @@
 /**
  * @natkit/ice-lite — ICE (RFC 8445) as sans-IO machines: candidates, priorities, SDP helpers
- * for the ICE attributes, a lite agent that answers connectivity checks, and a router that
- * serves many agents behind one socket.
+ * for the ICE attributes, an agent (lite: answers connectivity checks; full: gathers, checks and
+ * nominates), a router that serves many agents behind one socket, and a transport that carries
+ * the application's data on an agent's selected pair.
  */
 
 export type { IceAgentOptions } from './agent.ts';
