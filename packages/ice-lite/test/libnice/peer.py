@@ -9,29 +9,30 @@ One stream with one component, UDP only, bound to 127.0.0.1 alone. Once gatherin
 prints {"type": "local", "ufrag", "pwd", "candidates": ["candidate:..."], "nomination"}; then it
 reads commands:
 
-    {"type": "remote", "ufrag", "pwd", "candidates": ["candidate:..."]}  peer credentials, candidates
-                                                                         and end-of-candidates
-    {"type": "send", "data": "text"}                                     send on the selected pair
-    {"type": "consent-lost"}                                             revoke consent (RFC 7675 §5.2)
-    {"type": "restart"}                                                  ICE restart (new credentials)
+    {"type": "remote", "ufrag", "pwd", "candidates": [...]}   peer credentials, candidates and
+                                                              end-of-candidates
+    {"type": "send", "data": "text"}                          send on the selected pair
+    {"type": "consent-lost"}                                  revoke consent (RFC 7675 §5.2)
+    {"type": "restart"}                                       ICE restart (new credentials)
 
 and reports what libnice does:
 
-    {"type": "state", "state": "connecting|connected|ready|failed|..."}   component-state-changed
+    {"type": "state", "state": "connecting|ready|failed|..."}  component-state-changed
     {"type": "selected-pair", "local": "ip:port", "remote": "ip:port", "localType", "remoteType"}
-    {"type": "remote-candidate", "candidate": "candidate:..."}           learnt (peer-reflexive)
-    {"type": "data", "data": "text"}                                     application data received
-    {"type": "remote-set", "candidates": n}                              the "remote" command is done
+    {"type": "remote-candidate", "candidate": "candidate:..."}  learnt (peer-reflexive)
+    {"type": "data", "data": "text"}                          application data received (UTF-8)
+    {"type": "remote-set", "candidates": n}                   the "remote" command is done
     {"type": "sent", "bytes": n}
-    {"type": "consent-lost", "ok": true}                                 consent revoked
-    {"type": "restarted", "ok": true, "ufrag", "pwd"}                    restarted, new credentials
-    {"type": "consent-request", "to": "ip:port"}                         a consent check sent
-    {"type": "consent-response"}                                         its response received
-    {"type": "role", "role": "controlling|controlled"}                   switched on a role conflict
+    {"type": "consent-lost", "ok": true}                      consent revoked
+    {"type": "restarted", "ok": true, "ufrag", "pwd"}         restarted, new credentials
+    {"type": "consent-request", "to": "ip:port"}              a consent check sent
+    {"type": "consent-response"}                              its response received
+    {"type": "role", "role": "controlling|controlled"}        switched on a role conflict
     {"type": "error", "message": "..."}
 
 libnice exposes no signal for consent or role switches: those three events are read from its
-debug log (GLib log domain "libnice"), whose wording is libnice 0.1.21's. The process ends at stdin EOF.
+debug log (GLib log domain "libnice"), whose wording is libnice 0.1.21's. The process ends at
+stdin EOF.
 """
 
 import argparse
@@ -61,7 +62,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--role", choices=["controlling", "controlled"], required=True)
 parser.add_argument("--consent", action="store_true", help="RFC 7675 consent freshness")
 parser.add_argument("--nomination", choices=["regular", "aggressive"], default="aggressive")
-parser.add_argument("--trickle", action="store_true", help="NICE_AGENT_OPTION_ICE_TRICKLE, as webrtcbin")
+parser.add_argument("--trickle", action="store_true", help="ICE_TRICKLE, as webrtcbin sets it")
 args = parser.parse_args()
 
 # Consent checks and role switches are only in libnice's debug log (its controlling-mode
@@ -161,8 +162,16 @@ agent.connect("new-remote-candidate-full", on_remote_candidate)
 # (it hands over a raw buffer), and the introspected recv functions lose their buffer-length
 # argument: the callback is attached through ctypes, on the agent's own GObject pointer.
 libnice = ctypes.CDLL("libnice.so.10")
+# void (*NiceAgentRecvFunc) (NiceAgent *, guint stream, guint component, guint len, gchar *buf,
+#                            gpointer user_data)
 RECV = ctypes.CFUNCTYPE(
-    None, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p
+    None,
+    ctypes.c_void_p,
+    ctypes.c_uint,
+    ctypes.c_uint,
+    ctypes.c_uint,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
 )
 libnice.nice_agent_attach_recv.argtypes = [
     ctypes.c_void_p,
@@ -240,7 +249,8 @@ def on_stdin(channel, condition):
 
 
 stdin = GLib.IOChannel.unix_new(sys.stdin.fileno())
-GLib.io_add_watch(stdin, GLib.PRIORITY_DEFAULT, GLib.IOCondition.IN | GLib.IOCondition.HUP, on_stdin)
+watch = GLib.IOCondition.IN | GLib.IOCondition.HUP
+GLib.io_add_watch(stdin, GLib.PRIORITY_DEFAULT, watch, on_stdin)
 
 if not agent.gather_candidates(stream):
     emit({"type": "error", "message": "gather_candidates failed"})
