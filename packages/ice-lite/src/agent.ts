@@ -57,7 +57,11 @@ export interface IceAgentOptions {
    * leaves the stopping criterion to the implementation). Default 1000 ms.
    */
   nominationDelay?: number;
-  /** Full mode: base interval of consent checks, randomised to 0.8–1.2× (RFC 7675 §5.1). Default 5000 ms. */
+  /**
+   * Full mode: base interval of consent checks, randomised to 0.8–1.2× (RFC 7675 §5.1). Default
+   * 5000 ms, which is also the least accepted: a shorter one is raised to it, so that no gap is
+   * below RFC 7675's 4 s.
+   */
   consentInterval?: number;
   /**
    * RFC 7675 §5.1: consent expires 30 s after the last authenticated check received (lite) or,
@@ -877,7 +881,11 @@ export class IceAgent implements Machine<IceEvent> {
     // Full mode: checks with the pre-restart credentials only keep the old selected pair alive,
     // and a failed session is only answered: reviving it takes a restart (RFC 8445 §9).
     if (!isCurrent || remote < 0 || this.#hot.state === 'failed') return;
-    const pair = f.checklist.find(local, remote) ?? this.#addPair(f, local, remote);
+    // After the nomination (§8.1.2) a check is still answered, but only a renomination (see the
+    // README's deviations) makes the controlled side pair it.
+    const pair =
+      f.checklist.find(local, remote) ??
+      (f.concluded && !(useCandidate && f.role === 'controlled') ? undefined : this.#addPair(f, local, remote));
     if (pair === undefined) return;
     if (useCandidate && f.role === 'controlled') {
       if (pair.state === 'succeeded') {
@@ -1432,7 +1440,8 @@ export class IceAgent implements Machine<IceEvent> {
       this.#setState('connected');
       return;
     }
-    // §8.1.2: once nominated, ordinary checks end; in-flight ones are cancelled.
+    // §8.1.2: once nominated, ordinary checks end: in-flight ones are cancelled, and the pairs
+    // still to be checked leave the checklist.
     f.concluded = true;
     f.nominating = undefined;
     for (const p of f.checklist.pairs) {
@@ -1443,7 +1452,7 @@ export class IceAgent implements Machine<IceEvent> {
         p.state = 'waiting';
       }
     }
-    f.checklist.clearTriggered();
+    f.checklist.conclude();
     f.cancelled = undefined;
     if (s === undefined || f.nextConsentAt === Number.POSITIVE_INFINITY) {
       f.nextConsentAt = now + f.consentInterval * 0.8;

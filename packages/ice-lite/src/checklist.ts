@@ -97,6 +97,19 @@ export class Checklist {
   }
 
   /**
+   * RFC 8445 §8.1.2: a pair was nominated, so the pairs still to be checked (Frozen, Waiting —
+   * In-Progress ones were cancelled to Waiting by the caller) leave the checklist and the
+   * triggered queue. Succeeded and Failed pairs stay, as the record of what was checked.
+   */
+  conclude(): void {
+    this.clearTriggered();
+    for (let i = this.pairs.length - 1; i >= 0; i--) {
+      const state = this.pairs[i]!.state;
+      if (state === 'frozen' || state === 'waiting') this.pairs.splice(i, 1);
+    }
+  }
+
+  /**
    * RFC 8445 §6.1.4.2: the highest-priority Waiting pair; with none, the best Frozen pair whose
    * foundation has nothing Waiting or In-Progress (the others wait for those to finish).
    */

@@ -410,3 +410,31 @@ describe('a triggered check for a pair already In-Progress (RFC 8445 §7.3.1.4)'
     expect(a.state).toBe('completed');
   });
 });
+
+describe('nomination ends the checklist (RFC 8445 §8.1.2)', () => {
+  it('pairs still to be checked leave the checklist; checks on them are answered but not paired', () => {
+    const far = [v4('10.0.0.3', 6001), v4('10.0.0.4', 6002), v4('10.0.0.5', 6003)];
+    const a = agent({ nominationDelay: 0 }, [R, ...far]);
+    let t = 0;
+    // Only R answers; the others stay Waiting, Frozen or In-Progress until the nomination.
+    for (let i = 0; i < 20 && a.state !== 'completed'; i++) {
+      t = Math.max(t, a.pollTimeout() ?? t);
+      a.handleTimeout(t);
+      for (const { m, destination } of drain(a)) {
+        t += 5;
+        if (destination.port === R.port) a.handleInput(success(m), R, t, L);
+      }
+    }
+    expect(a.state).toBe('completed');
+    expect(a.pairs.map((p) => p.state)).toEqual(['succeeded']);
+    // A check from one of the dropped remotes is answered (§8.1.2: "continue to respond"), and
+    // does not bring its pair back.
+    const request = check({
+      username: `${a.localCredentials.ufrag}:${remoteCreds.ufrag}`,
+      pwd: a.localCredentials.pwd,
+      controlled: true,
+    });
+    expect(a.handleInput(request, far[0]!, t + 1, L)).toBe('answered');
+    expect(a.pairs.map((p) => p.state)).toEqual(['succeeded']);
+  });
+});

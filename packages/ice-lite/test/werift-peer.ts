@@ -1,11 +1,11 @@
-import type { Machine, SocketAddress, Transmit } from '@natkit/sans-io';
+import type { SocketAddress } from '@natkit/sans-io';
 import { Connection, Candidate as WeriftCandidate } from 'werift-ice';
 import {
   type Candidate,
   formatCandidate,
-  type IceAgent,
-  type IceEvent,
-  type InputVerdict,
+  IceTransport,
+  type IceTransportEvent,
+  type IceTransportVerdict,
   parseCandidate,
 } from '../src/index.ts';
 
@@ -54,63 +54,38 @@ export function fromWerift(candidate: WeriftCandidate): Candidate {
 
 export const v4 = (address: string, port: number): SocketAddress => ({ address, port, family: 'IPv4' });
 
-/** A non-STUN datagram that reached the application (RFC 7983: first byte outside 0–3). */
-export interface DataEvent {
-  type: 'data';
-  payload: Uint8Array;
-  from: SocketAddress;
-}
-
-export type AppEvent = IceEvent | DataEvent;
+/** What our side's socket reports: the agent's events and application datagrams. */
+export type AppEvent = IceTransportEvent;
+/** An application datagram (RFC 7983: first byte outside 0–3) from the selected pair's remote. */
+export type DataEvent = Extract<IceTransportEvent, { type: 'data' }>;
 
 /**
- * What an application puts around an agent on its socket: STUN goes to the agent; what the
- * agent reports as `not-stun` is application data (there is no DTLS or RTP here to demultiplex
- * further, RFC 7983); application data goes out on the selected pair (RFC 8445 §12.1). Also
- * counts the agent's verdicts, so a test can see e.g. responses to its consent checks arrive.
+ * Our side's application socket: an {@link IceTransport} (STUN to the agent, other datagrams
+ * from the selected pair's remote as `data` events, `send` on the selected pair) that also
+ * counts the verdicts, so a test can see e.g. responses to its consent checks arrive.
  */
-export class AppSocket implements Machine<AppEvent> {
-  readonly agent: IceAgent;
-  readonly verdicts = new Map<InputVerdict, number>();
-  readonly #transmits: Transmit[] = [];
-  readonly #events: DataEvent[] = [];
+export class AppSocket extends IceTransport {
+  readonly verdicts = new Map<IceTransportVerdict, number>();
 
-  constructor(agent: IceAgent) {
-    this.agent = agent;
-  }
-
-  count(verdict: InputVerdict): number {
+  count(verdict: IceTransportVerdict): number {
     return this.verdicts.get(verdict) ?? 0;
   }
 
-  handleInput(payload: Uint8Array, from: SocketAddress, now: number, to?: SocketAddress): void {
-    const verdict = this.agent.handleInput(payload, from, now, to);
+  override handleInput(
+    payload: Uint8Array,
+    from: SocketAddress,
+    now: number,
+    to?: SocketAddress,
+  ): IceTransportVerdict {
+    const verdict = super.handleInput(payload, from, now, to);
     this.verdicts.set(verdict, this.count(verdict) + 1);
-    // The driver's view is over Node's receive buffer: keep a copy.
-    if (verdict === 'not-stun') this.#events.push({ type: 'data', payload: payload.slice(), from });
+    return verdict;
   }
 
-  /** Sends on the selected pair, from its local candidate's address to the remote one's. */
-  send(payload: Uint8Array): void {
-    const pair = this.agent.selectedPair;
-    if (pair === undefined) throw new Error('no selected pair to send on');
-    this.#transmits.push({ source: pair.local.address, destination: pair.remote.address, payload });
-  }
-
-  pollTransmit(): Transmit | undefined {
-    return this.#transmits.shift() ?? this.agent.pollTransmit();
-  }
-
-  pollTimeout(): number | undefined {
-    return this.agent.pollTimeout();
-  }
-
-  handleTimeout(now: number): void {
-    this.agent.handleTimeout(now);
-  }
-
-  pollEvent(): AppEvent | undefined {
-    return this.#events.shift() ?? this.agent.pollEvent();
+  /** {@link IceTransport.send}, but a refusal is a test failure. */
+  override send(payload: Uint8Array): boolean {
+    if (!super.send(payload)) throw new Error('no selected pair with consent to send on');
+    return true;
   }
 }
 
