@@ -885,7 +885,9 @@ export class IceAgent implements Machine<IceEvent> {
     // README's deviations) makes the controlled side pair it.
     const pair =
       f.checklist.find(local, remote) ??
-      (f.concluded && !(useCandidate && f.role === 'controlled') ? undefined : this.#addPair(f, local, remote));
+      (f.concluded && !(useCandidate && f.role === 'controlled')
+        ? undefined
+        : this.#addPair(f, local, remote));
     if (pair === undefined) return;
     if (useCandidate && f.role === 'controlled') {
       if (pair.state === 'succeeded') {
