@@ -94,8 +94,11 @@ export interface IceAgentOptions {
 interface Selected {
   local: Candidate;
   remote: Candidate;
-  /** What `selectedPair` returns: made once per selection, so reading it per datagram allocates nothing. */
-  view: { readonly local: Candidate; readonly remote: Candidate };
+  /**
+   * What `selectedPair` returns, made on its first read: one object per selection, so a
+   * caller reading it per datagram allocates nothing, and a session nobody asks holds none.
+   */
+  view: { readonly local: Candidate; readonly remote: Candidate } | undefined;
   /**
    * Time consent was last known fresh on this 5-tuple (RFC 7675): when an authenticated check
    * arrived (lite), when the pair was selected, or when a consent request that got a valid
@@ -439,7 +442,10 @@ export class IceAgent implements Machine<IceEvent> {
 
   /** The selected pair, if any: send data from `local.address` to `remote.address`. */
   get selectedPair(): { readonly local: Candidate; readonly remote: Candidate } | undefined {
-    return this.#hot.selected?.view;
+    const s = this.#hot.selected;
+    if (s === undefined) return undefined;
+    s.view ??= { local: s.local, remote: s.remote };
+    return s.view;
   }
 
   /**
@@ -519,7 +525,7 @@ export class IceAgent implements Machine<IceEvent> {
     const s = this.#hot.selected;
     if (s !== undefined && s.remote === learned) {
       s.remote = candidate;
-      s.view = { local: s.local, remote: candidate };
+      s.view = undefined;
     }
     const f = this.#hot.full;
     if (f !== undefined) {
@@ -1434,7 +1440,7 @@ export class IceAgent implements Machine<IceEvent> {
     ) {
       s.refreshedAt = now;
     } else {
-      this.#hot.selected = { local: l, remote, view: { local: l, remote }, refreshedAt: now };
+      this.#hot.selected = { local: l, remote, view: undefined, refreshedAt: now };
       this.#emit({ type: 'selected-pair', local: l, remote });
     }
     const f = this.#hot.full;
