@@ -217,6 +217,33 @@ describe('full agent in netsim (virtual time)', () => {
     expect(w.a.agent.selectedPair?.remote).toEqual(cb);
   });
 
+  it.each([
+    ['portRestrictedCone', 'completed'],
+    ['linuxMasquerade', 'failed'],
+  ] as const)('offer/answer with the answerer checking first, both behind %s: %s', (nat, outcome) => {
+    // The real-NAT test's finding, deterministic: behind Linux masquerade with no input filter,
+    // B's first check to A's server-reflexive address claims that tuple on A's NAT, which then
+    // sends A's checks to B from another port, which B's NAT filters (real-nat.test.ts).
+    const w = world({ natA: nat, natB: nat });
+    for (const p of [w.a, w.b]) {
+      p.ep.act((m) => m.addLocalCandidate(p.ep.local));
+      p.ep.act((m, now) => m.gather(now));
+    }
+    w.sim.runFor(1000);
+    const give = (to: typeof w.a, from: typeof w.b) =>
+      to.ep.act((m) => {
+        m.setRemoteCredentials(from.agent.localCredentials);
+        for (const c of from.agent.localCandidates) m.addRemoteCandidate(c);
+        m.endOfRemoteCandidates();
+      });
+    give(w.b, w.a); // the offer reaches B, which starts checking
+    w.sim.runFor(500);
+    give(w.a, w.b); // the answer reaches A half a second later
+    w.sim.runFor(120_000);
+    expect(w.a.agent.state).toBe(outcome);
+    expect(w.b.agent.state).toBe(outcome === 'completed' ? 'completed' : 'failed');
+  });
+
   it('fails (not stuck) when the peer never answers', () => {
     const w = world({});
     w.b.ep.remove();

@@ -8,8 +8,9 @@
  * the real NAT does:
  * - masquerade + the home-router filter ↔ the same: netsim portRestrictedCone ↔ portRestrictedCone
  *   connects; so does Linux. Agrees.
- * - bare masquerade (no filter) ↔ the same: netsim (portRestrictedCone) connects; Linux does NOT —
- *   see the test. netsim has no model of conntrack's port clash. Differs.
+ * - bare masquerade (no filter) ↔ the same: netsim's portRestrictedCone connects; Linux does NOT —
+ *   see the test. netsim's `linuxMasquerade` preset models conntrack's port clash since, and
+ *   agrees (full-agent.test.ts, "answerer checking first").
  * - masquerade `random` ↔ home router: netsim symmetric ↔ portRestrictedCone fails; so does
  *   Linux. Agrees.
  * - `random` ↔ `random`: netsim symmetric ↔ symmetric fails; so does Linux. Agrees.
@@ -225,7 +226,7 @@ describe.concurrent('ICE through real Linux NATs (nftables in network namespaces
       // the other port while A keeps sending. No packet ever crosses: both fail. A router whose
       // filter drops unsolicited input destroys the unconfirmed entry instead (the test above),
       // which is why the same masquerade connects there. No ICE agent can fix this without a
-      // relay; netsim, whose NATs have no such clash, predicts a connection.
+      // relay; netsim's `linuxMasquerade` preset models this clash and predicts the same.
       expect(a.srflx, context).toEqual([`${s1.publicAddress}:${PORT}`]);
       expect(b.srflx, context).toEqual([`${s2.publicAddress}:${PORT}`]);
       expectFailedInBounds(a, context);

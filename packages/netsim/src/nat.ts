@@ -35,6 +35,18 @@ export interface NatBehaviourConfig {
    * (RFC 4787 §6, REQ-9: its source is translated to the sender's external mapping).
    */
   hairpinning: boolean;
+  /**
+   * Whether an unsolicited inbound datagram (no mapping, or refused by the filter) claims its
+   * tuple — this external port and that remote endpoint — for {@link unsolicitedTimeout} ms,
+   * refreshed by each such datagram. A later outbound flow from a mapping on that port to that
+   * remote then gets another external port. This is Linux conntrack under a masquerade rule
+   * with no input filter: the datagram, addressed to the router itself, becomes a connection
+   * of its own, and NAT never reuses a tuple a connection holds (`nf_nat_used_tuple`). A router
+   * that drops unsolicited input never confirms that connection, so it claims nothing.
+   */
+  unsolicitedClaimsTuple: boolean;
+  /** How long such a claim lives after its last datagram, ms (Linux: `nf_conntrack_udp_timeout`, 30 s). */
+  unsolicitedTimeout: number;
 }
 
 /** The defaults: a port-restricted cone that preserves ports, 2-minute timeouts, no hairpinning. */
@@ -46,6 +58,8 @@ export const DEFAULT_NAT: Readonly<NatBehaviourConfig> = Object.freeze({
   portAssignment: 'preserve',
   portRange: [1024, 65535] as const,
   hairpinning: false,
+  unsolicitedClaimsTuple: false,
+  unsolicitedTimeout: 30_000,
 });
 
 /** The classic (RFC 3489) NAT names as RFC 4787 behaviour pairs. */
@@ -58,6 +72,19 @@ export const NatPresets = {
   portRestrictedCone: { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent' },
   /** A new mapping per destination address:port, and address-and-port-dependent filtering. */
   symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
+  /**
+   * Linux masquerade (nftables/iptables) with no filter on input: a port-preserving,
+   * endpoint-independent mapping and address-and-port-dependent filtering (conntrack admits
+   * replies only), where unsolicited datagrams claim their tuple ({@link NatBehaviourConfig.unsolicitedClaimsTuple}).
+   * Two peers behind such NATs fail ICE when one's check reaches the other's NAT first: that
+   * NAT then sends its own host's checks to that peer from another port, which the peer's NAT
+   * filters. (`portRestrictedCone` is the same NAT behind a router that drops unsolicited input.)
+   */
+  linuxMasquerade: {
+    mapping: 'endpoint-independent',
+    filtering: 'address-and-port-dependent',
+    unsolicitedClaimsTuple: true,
+  },
 } as const satisfies Record<string, Partial<NatBehaviourConfig>>;
 
 /** One live translation, as {@link NatTable.mappings} reports it. */
@@ -101,6 +128,8 @@ export class NatTable {
   readonly externalAddress: string;
   #byKey = new Map<string, Entry>();
   #byPort = new Map<number, Entry>();
+  /** `unsolicitedClaimsTuple`: "externalPort remote" → when the claim lapses. */
+  #claims = new Map<string, number>();
   #nextPort: number;
   #rng: Rng;
 
@@ -110,6 +139,7 @@ export class NatTable {
       throw new RangeError(`bad NAT port range ${lo}-${hi}`);
     }
     if (!(config.mappingTimeout > 0)) throw new RangeError('NAT mappingTimeout must be > 0');
+    if (!(config.unsolicitedTimeout > 0)) throw new RangeError('NAT unsolicitedTimeout must be > 0');
     this.config = config;
     this.externalAddress = externalAddress;
     this.#nextPort = lo;
@@ -120,20 +150,20 @@ export class NatTable {
   outbound(from: SocketAddress, to: SocketAddress, now: number): NatVerdict {
     const remote = remoteKey(this.config.mapping, to);
     const key = remote === undefined ? formatSocketAddress(from) : `${formatSocketAddress(from)}>${remote}`;
-    let e = this.#live(this.#byKey.get(key), now);
-    if (!e) {
-      const port = this.#allocate(from.port, now);
-      if (port === undefined) return { ok: false, reason: 'nat-ports-exhausted' };
-      e = {
-        key,
-        internal: { ...from },
-        external: socketAddress(this.externalAddress, port),
-        remote,
-        expiresAt: 0,
-        permits: new Map(),
-      };
-      this.#byKey.set(key, e);
-      this.#byPort.set(port, e);
+    let e = this.#live(this.#byKey.get(key), now) ?? this.#map(key, from, remote, now);
+    if (e === undefined) return { ok: false, reason: 'nat-ports-exhausted' };
+    if (this.config.unsolicitedClaimsTuple) {
+      // This flow's tuple is claimed by an unsolicited datagram from `to`: the flow gets a
+      // mapping of its own, on another port (kept while it lives, like its conntrack entry).
+      const dest = formatSocketAddress(to);
+      const own = `${formatSocketAddress(from)}>${dest}!`;
+      const flow = this.#live(this.#byKey.get(own), now);
+      if (flow !== undefined) e = flow;
+      else if (this.#claimed(e.external.port, dest, now)) {
+        const f = this.#map(own, from, dest, now);
+        if (f === undefined) return { ok: false, reason: 'nat-ports-exhausted' };
+        e = f;
+      }
     }
     // RFC 4787 REQ-6: outbound traffic refreshes the mapping; it also opens the filter for `to`.
     e.expiresAt = now + this.config.mappingTimeout;
@@ -145,11 +175,11 @@ export class NatTable {
   /** A datagram from the outside (`from`) to the external address (`to`): translate or refuse it. */
   inbound(from: SocketAddress, to: SocketAddress, now: number): NatVerdict {
     const e = this.#live(this.#byPort.get(to.port), now);
-    if (!e || to.address !== this.externalAddress) return { ok: false, reason: 'no-mapping' };
+    if (!e || to.address !== this.externalAddress) return this.#unsolicited('no-mapping', from, to, now);
     const permit = remoteKey(this.config.filtering, from);
     if (permit !== undefined) {
       const until = e.permits.get(permit);
-      if (until === undefined || until <= now) return { ok: false, reason: 'nat-filtered' };
+      if (until === undefined || until <= now) return this.#unsolicited('nat-filtered', from, to, now);
       if (this.config.inboundRefresh) e.permits.set(permit, now + this.config.mappingTimeout);
     }
     if (this.config.inboundRefresh) e.expiresAt = now + this.config.mappingTimeout;
@@ -171,7 +201,45 @@ export class NatTable {
   clear(): void {
     this.#byKey.clear();
     this.#byPort.clear();
+    this.#claims.clear();
     this.#nextPort = this.config.portRange[0];
+  }
+
+  /** A new mapping under `key` on a free port, or undefined when none is left. */
+  #map(key: string, from: SocketAddress, remote: string | undefined, now: number): Entry | undefined {
+    const port = this.#allocate(from.port, now);
+    if (port === undefined) return undefined;
+    const e: Entry = {
+      key,
+      internal: { ...from },
+      external: socketAddress(this.externalAddress, port),
+      remote,
+      expiresAt: 0,
+      permits: new Map(),
+    };
+    this.#byKey.set(key, e);
+    this.#byPort.set(port, e);
+    return e;
+  }
+
+  /** A refused inbound datagram; with `unsolicitedClaimsTuple` it claims (or re-claims) its tuple. */
+  #unsolicited(reason: NatRefusal, from: SocketAddress, to: SocketAddress, now: number): NatVerdict {
+    if (this.config.unsolicitedClaimsTuple && to.address === this.externalAddress) {
+      // Lapsed claims are dropped when looked at; a scan from many remotes is swept here.
+      if (this.#claims.size >= 4096)
+        for (const [k, until] of this.#claims) if (until <= now) this.#claims.delete(k);
+      this.#claims.set(`${to.port} ${formatSocketAddress(from)}`, now + this.config.unsolicitedTimeout);
+    }
+    return { ok: false, reason };
+  }
+
+  #claimed(port: number, remote: string, now: number): boolean {
+    const k = `${port} ${remote}`;
+    const until = this.#claims.get(k);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#claims.delete(k);
+    return false;
   }
 
   #live(e: Entry | undefined, now: number): Entry | undefined {

@@ -117,6 +117,46 @@ describe('RFC 4787 mapping × filtering (each independently configurable)', () =
     });
   });
 
+  it('linuxMasquerade: an unsolicited datagram claims its tuple, and a later flow to that remote gets another port', () => {
+    const w = world({ ...NatPresets.linuxMasquerade });
+    const mapped = w.whoami(socketAddress(S1, 3478))!;
+    expect(mapped).toEqual(socketAddress(EXTERNAL, 5000));
+    // s2:4000 sends first (ICE: the other side's check wins the race): filtered, but it claims
+    // (5000, s2:4000), as the router's own conntrack entry would.
+    expect(w.probe(w.p2, mapped)).toMatchObject({ verdict: 'dropped', reason: 'nat-filtered' });
+    // alice now sends to s2:4000: her mapping's port is taken for that remote, so the flow
+    // leaves from another port — which s2 did not send to.
+    w.client.act((m) => m.send(socketAddress(S2, 4000), 'hello'));
+    w.sim.runUntilIdle();
+    const seen = w.p2.eventsOfType('received').map((e) => e.from);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.address).toBe(EXTERNAL);
+    expect(seen[0]!.port).not.toBe(5000);
+    // s2's replies to that port reach alice; its datagrams to 5000 are still refused.
+    expect(w.probe(w.p2, seen[0]!)).toMatchObject({ verdict: 'translated' });
+    expect(w.probe(w.p2, mapped)).toMatchObject({ verdict: 'dropped', reason: 'nat-filtered' });
+    // Other remotes still share the endpoint-independent mapping.
+    expect(w.whoami(socketAddress(S2, 3478))).toEqual(mapped);
+  });
+
+  it('linuxMasquerade: a claim lapses after unsolicitedTimeout without datagrams; portRestrictedCone claims nothing', () => {
+    const w = world({ ...NatPresets.linuxMasquerade, unsolicitedTimeout: 5000 });
+    const mapped = w.whoami(socketAddress(S1, 3478))!;
+    w.probe(w.p2, mapped);
+    w.sim.runFor(5001);
+    w.client.act((m) => m.send(socketAddress(S2, 4000), 'hello'));
+    w.sim.runUntilIdle();
+    expect(w.p2.eventsOfType('received').map((e) => e.from)).toEqual([mapped]);
+
+    const home = world({ ...NatPresets.portRestrictedCone });
+    const m2 = home.whoami(socketAddress(S1, 3478))!;
+    home.probe(home.p2, m2);
+    home.client.act((m) => m.send(socketAddress(S2, 4000), 'hello'));
+    home.sim.runUntilIdle();
+    expect(home.p2.eventsOfType('received').map((e) => e.from)).toEqual([m2]);
+    expect(() => world({ unsolicitedTimeout: 0 })).toThrow(RangeError);
+  });
+
   it('drops unsolicited traffic to a port with no mapping', () => {
     const w = world(NatPresets.fullCone);
     const e = w.probe(w.p1, socketAddress(EXTERNAL, 5000));
