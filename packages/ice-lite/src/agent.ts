@@ -467,7 +467,8 @@ export class IceAgent implements Machine<IceEvent> {
     if (this.#hot.localCandidates.length === 0) this.#hot.localCandidates = [c];
     else this.#hot.localCandidates.push(c);
     const f = this.#hot.full;
-    if (f !== undefined && this.#hot.remoteCandidates !== undefined) {
+    // After the nomination there is nothing left to check (§8.1.2).
+    if (f !== undefined && !f.concluded && this.#hot.remoteCandidates !== undefined) {
       const li = this.#hot.localCandidates.length - 1;
       for (let ri = 0; ri < this.#hot.remoteCandidates.length; ri++) this.#addPair(f, li, ri);
     }
@@ -501,7 +502,8 @@ export class IceAgent implements Machine<IceEvent> {
     const list = this.#pushRemote(candidate);
     if (list === undefined) return false;
     const f = this.#hot.full;
-    if (f !== undefined) {
+    // After the nomination there is nothing left to check (§8.1.2).
+    if (f !== undefined && !f.concluded) {
       const ri = list.length - 1;
       for (let li = 0; li < this.#hot.localCandidates.length; li++) {
         if (this.#hot.localCandidates[li]!.type === 'host') this.#addPair(f, li, ri);
@@ -523,7 +525,7 @@ export class IceAgent implements Machine<IceEvent> {
       return false;
     list[index] = candidate;
     const s = this.#hot.selected;
-    if (s !== undefined && s.remote === learned) {
+    if (s !== undefined && sameAddress(s.remote.address, candidate.address)) {
       s.remote = candidate;
       s.view = undefined;
     }
@@ -534,6 +536,15 @@ export class IceAgent implements Machine<IceEvent> {
           p.foundation = `${this.#hot.localCandidates[p.local]!.foundation}:${candidate.foundation}`;
       }
       f.checklist.reprioritize((p) => this.#pairPriority(f, p.local, p.remote));
+      // A learned candidate was paired only with the base its check arrived on; a signalled one
+      // pairs with every host candidate (§6.1.2.2), as it would have had it come first.
+      if (!f.concluded) {
+        const locals = this.#hot.localCandidates;
+        for (let li = 0; li < locals.length; li++) {
+          if (locals[li]!.type === 'host' && f.checklist.find(li, index) === undefined)
+            this.#addPair(f, li, index);
+        }
+      }
     }
     return true;
   }
@@ -637,7 +648,11 @@ export class IceAgent implements Machine<IceEvent> {
   handleInput(payload: Uint8Array, from: SocketAddress, now: number, to?: SocketAddress): InputVerdict {
     if (this.#hot.state === 'closed') return 'closed';
     // RFC 7983: STUN starts with 0..3; anything else belongs to someone else on this socket.
-    if (payload.length < 20 || payload[0]! > 3) return 'not-stun';
+    if (payload.length === 0 || payload[0]! > 3) return 'not-stun';
+    if (payload.length < 20) {
+      this.#hot.dropped++;
+      return 'malformed';
+    }
     const r = decode(payload);
     if (!r.ok) {
       this.#hot.dropped++;
@@ -1439,6 +1454,12 @@ export class IceAgent implements Machine<IceEvent> {
       sameAddress(s.remote.address, remote.address)
     ) {
       s.refreshedAt = now;
+      // The same 5-tuple, possibly as new candidates (after a restart): report those.
+      if (s.local !== l || s.remote !== remote) {
+        s.local = l;
+        s.remote = remote;
+        s.view = undefined;
+      }
     } else {
       this.#hot.selected = { local: l, remote, view: undefined, refreshedAt: now };
       this.#emit({ type: 'selected-pair', local: l, remote });

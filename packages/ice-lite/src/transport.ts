@@ -7,13 +7,13 @@ import type { IceEvent, InputVerdict } from './types.ts';
 /** Events of an {@link IceTransport}: the agent's, plus application datagrams. */
 export type IceTransportEvent =
   | IceEvent
-  /** A datagram from the selected pair's remote address that is not STUN (a copy). */
+  /** A datagram from one of the peer's candidates that is not STUN (a copy). */
   | { type: 'data'; payload: Uint8Array; from: SocketAddress };
 
 /**
  * What {@link IceTransport.handleInput} did: the agent's verdict for STUN, `data` for an
- * application datagram delivered, `data-dropped` for one dropped (no selected pair, not from
- * its remote address, or the event queue full).
+ * application datagram delivered, `data-dropped` for one dropped (not from one of the peer's
+ * candidates, or the event queue full).
  */
 export type IceTransportVerdict = Exclude<InputVerdict, 'not-stun'> | 'data' | 'data-dropped';
 
@@ -34,7 +34,7 @@ export interface IceTransportOptions {
 export interface IceTransportStats {
   /** Application datagrams delivered (to `onData` or as events). */
   dataIn: number;
-  /** Application datagrams dropped: before a pair was selected or not from its remote address. */
+  /** Application datagrams dropped: not from an address among the agent's remote candidates. */
   dataUnexpected: number;
   /** Application datagrams dropped because the `data` event queue was full. */
   dataOverflow: number;
@@ -42,20 +42,26 @@ export interface IceTransportStats {
   dataOut: number;
   /** `send` calls refused: no selected pair, consent expired, or the send queue full. */
   sendsRefused: number;
+  /**
+   * Queued datagrams dropped before they went out: consent expired, the agent closed, or
+   * another pair was selected in the meantime (RFC 7675 §5.1: no sending without consent).
+   */
+  sendsDropped: number;
 }
 
 /**
  * An {@link IceAgent} and the application data it carries, as one machine for one socket:
  * STUN goes to the agent; other datagrams (RFC 7983: DTLS, RTP, or anything the application
- * speaks) from the selected pair's remote address are the application's; `send` puts the
- * application's datagrams on the selected pair, from its base to the remote candidate
- * (RFC 8445 §12.1), and only while the agent has consent to send (RFC 7675 §5.1: `connected`,
- * `completed` or `disconnected`, which is consent not yet expired). For many sessions on one
- * socket, see the demo's multiplexer (`apps/demo/src/mux.ts`).
+ * speaks) from the peer's candidates are the application's; `send` puts the application's
+ * datagrams on the selected pair, from its base to the remote candidate (RFC 8445 §12.1), and
+ * only while the agent has consent to send (RFC 7675 §5.1: `connected`, `completed` or
+ * `disconnected`, which is consent not yet expired). For many sessions on one socket, see the
+ * demo's multiplexer (`apps/demo/src/mux.ts`).
  *
- * Datagrams from any other address are dropped and counted (`dataUnexpected`): before
- * selection there is no path the application could answer on, and an address ICE never
- * checked has not consented to anything.
+ * Received data is accepted from any of the agent's remote candidates — signalled, or learned
+ * from an authenticated check — also before this side has selected a pair: the peer may send
+ * on a pair it found valid first (RFC 8445 §12). Datagrams from other addresses are dropped and
+ * counted (`dataUnexpected`).
  */
 export class IceTransport implements Machine<IceTransportEvent> {
   readonly agent: IceAgent;
@@ -65,6 +71,7 @@ export class IceTransport implements Machine<IceTransportEvent> {
     dataOverflow: 0,
     dataOut: 0,
     sendsRefused: 0,
+    sendsDropped: 0,
   };
   readonly #onData: ((payload: Uint8Array, from: SocketAddress) => void) | undefined;
   readonly #maxData: number;
@@ -116,8 +123,7 @@ export class IceTransport implements Machine<IceTransportEvent> {
   ): IceTransportVerdict {
     const verdict = this.agent.handleInput(payload, from, now, to);
     if (verdict !== 'not-stun') return verdict;
-    const pair = this.agent.selectedPair;
-    if (pair === undefined || !sameAddress(pair.remote.address, from)) {
+    if (!this.#fromPeer(from)) {
       this.stats.dataUnexpected++;
       return 'data-dropped';
     }
@@ -135,9 +141,27 @@ export class IceTransport implements Machine<IceTransportEvent> {
     return 'data';
   }
 
-  /** The agent's STUN first (consent answers are time-critical), then queued application data. */
+  /** Whether `from` is one of the peer's candidates: the selected one first (the usual case). */
+  #fromPeer(from: SocketAddress): boolean {
+    const pair = this.agent.selectedPair;
+    if (pair !== undefined && sameAddress(pair.remote.address, from)) return true;
+    for (const c of this.agent.remoteCandidates) if (sameAddress(c.address, from)) return true;
+    return false;
+  }
+
+  /**
+   * The agent's STUN first (consent answers are time-critical), then queued application data —
+   * each only if it may still go: consent holds and its pair is still the selected one.
+   */
   pollTransmit(): Transmit | undefined {
-    return this.agent.pollTransmit() ?? this.#sends.shift();
+    const stun = this.agent.pollTransmit();
+    if (stun !== undefined) return stun;
+    for (let t = this.#sends.shift(); t !== undefined; t = this.#sends.shift()) {
+      const pair = this.agent.selectedPair;
+      if (pair !== undefined && this.canSend && sameAddress(pair.remote.address, t.destination)) return t;
+      this.stats.sendsDropped++;
+    }
+    return undefined;
   }
 
   pollTimeout(): number | undefined {

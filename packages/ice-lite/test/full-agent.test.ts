@@ -139,6 +139,12 @@ describe('full agent in netsim (virtual time)', () => {
     w.sim.runFor(60_000);
     expect(connected(w.a.agent.state)).toBe(true);
     expect(connected(w.b.agent.state)).toBe(true);
+    // The same 5-tuple was selected again, as the new session's candidates.
+    for (const p of [w.a, w.b]) {
+      const sel = p.agent.selectedPair!;
+      expect(p.agent.remoteCandidates.some((c) => c === sel.remote)).toBe(true);
+      expect(p.agent.localCandidates.some((c) => c === sel.local)).toBe(true);
+    }
   });
 
   it("no usable remote candidate (e.g. only mDNS names): waits for the peer's checks instead of failing", () => {

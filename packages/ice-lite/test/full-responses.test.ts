@@ -438,3 +438,58 @@ describe('nomination ends the checklist (RFC 8445 §8.1.2)', () => {
     expect(a.pairs.map((p) => p.state)).toEqual(['succeeded']);
   });
 });
+
+describe('candidates that arrive around the nomination', () => {
+  const remoteHost = (address: SocketAddress, i = 0) => ({
+    foundation: `s${i}`,
+    component: 1,
+    transport: 'UDP' as const,
+    priority: 2130706431 - i,
+    address,
+    type: 'host' as const,
+  });
+
+  it('a signalled candidate that was peer-reflexive pairs with every host candidate (§6.1.2.2)', () => {
+    const a = new IceAgent({ mode: 'full', role: 'controlled', random: lcg(), nominationDelay: 1e9 });
+    a.addLocalCandidate(L);
+    const L2 = v4('10.0.0.9', 5000);
+    a.addLocalCandidate(L2);
+    a.setRemoteCredentials(remoteCreds);
+    const request = check({
+      username: `${a.localCredentials.ufrag}:${remoteCreds.ufrag}`,
+      pwd: a.localCredentials.pwd,
+    });
+    expect(a.handleInput(request, R, 0, L)).toBe('answered');
+    expect(a.remoteCandidates.map((c) => c.type)).toEqual(['prflx']);
+    expect(a.pairs).toHaveLength(1); // paired with the base it arrived on only (§7.3.1.4)
+    expect(a.addRemoteCandidate(remoteHost(R))).toBe(true);
+    expect(a.pairs.map((p) => p.local).sort()).toEqual([0, 1]);
+  });
+
+  it('after the nomination, new candidates on either side form no pairs (§8.1.2)', () => {
+    // Trickle without end-of-candidates: a candidate may still come after the nomination.
+    const a = new IceAgent({ mode: 'full', role: 'controlling', random: lcg(), nominationDelay: 0 });
+    a.addLocalCandidate(L);
+    a.setRemoteCredentials(remoteCreds);
+    a.addRemoteCandidate(remoteHost(R));
+    let t = 0;
+    for (let i = 0; i < 20 && a.state !== 'completed'; i++) {
+      t = Math.max(t, a.pollTimeout() ?? t);
+      a.handleTimeout(t);
+      for (const { m } of drain(a)) {
+        t += 5;
+        a.handleInput(success(m), R, t, L);
+      }
+    }
+    expect(a.state).toBe('completed');
+    expect(a.addRemoteCandidate(remoteHost(v4('10.0.0.20', 6000), 1))).toBe(true);
+    a.addLocalCandidate(v4('10.0.0.30', 5000));
+    expect(a.pairs.map((p) => p.state)).toEqual(['succeeded']);
+  });
+
+  it("a short datagram in the STUN range (RFC 7983: 0–3) is malformed STUN, not someone else's", () => {
+    const a = agent();
+    expect(a.handleInput(Uint8Array.of(0, 1, 0, 0), R, 0, L)).toBe('malformed');
+    expect(a.handleInput(Uint8Array.of(0x80, 1), R, 0, L)).toBe('not-stun');
+  });
+});

@@ -2,6 +2,7 @@ import { Sim } from '@natkit/netsim';
 import type { Machine, SocketAddress, Transmit } from '@natkit/sans-io';
 import { describe, expect, it } from 'vitest';
 import { IceAgent, IceTransport, type IceTransportEvent } from '../src/index.ts';
+import { check, v4 } from './peer.ts';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -97,6 +98,37 @@ describe('IceTransport: application data on the selected pair (RFC 8445 §12, RF
     expect(ta.agent.state).toBe('failed');
     expect(ta.canSend).toBe(false);
     expect(ea.act((m) => m.send(bytes(0x80)))).toBe(false);
+  });
+
+  it('accepts data from the peer before this side has selected (the peer may send on a pair it found valid first)', () => {
+    const { ea, eb, tb } = pair();
+    // Signalled, not selected yet: A's candidate is known to B.
+    expect(tb.agent.selectedPair).toBeUndefined();
+    // A datagram from A's (signalled) address, sent by hand as the peer's data would be.
+    expect(eb.act((m, now) => m.handleInput(bytes(0x80, 5), ea.local, now))).toBe('data');
+    expect(tb.stats.dataIn).toBe(1);
+  });
+
+  it('queued datagrams do not leave once consent has expired or the agent is closed (RFC 7675 §5.1)', () => {
+    const server = v4('192.0.2.1', 3478);
+    const browser = v4('198.51.100.7', 50000);
+    for (const end of ['consent', 'close'] as const) {
+      const t = new IceTransport(new IceAgent());
+      t.agent.addLocalCandidate(server);
+      const username = `${t.agent.localCredentials.ufrag}:peer`;
+      expect(
+        t.handleInput(check({ username, pwd: t.agent.localCredentials.pwd, useCandidate: true }), browser, 0),
+      ).toBe('answered');
+      expect(t.agent.state).toBe('connected');
+      expect(t.send(bytes(0x80, 1))).toBe(true);
+      expect(t.pollTransmit()?.payload[0]).toBe(1); // the agent's STUN response goes first
+      // Before the driver polls again, consent expires (30 s without a check) or the app closes.
+      if (end === 'consent') t.handleTimeout(30_000);
+      else t.agent.close();
+      expect(t.canSend).toBe(false);
+      expect(t.pollTransmit()).toBeUndefined();
+      expect(t.stats.sendsDropped).toBe(1);
+    }
   });
 
   it('bounds both queues', () => {
