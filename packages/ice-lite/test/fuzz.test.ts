@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { MessageBuilder, MessageClass, Method, shortTermKey } from '@natkit/stun-codec';
 import { describe, expect } from 'vitest';
-import { IceAgent, IceRouter } from '../src/index.ts';
+import { IceAgent, IceRouter, IceTransport } from '../src/index.ts';
 import { check, v4 } from './peer.ts';
 
 const creds = { ufrag: 'srvU', pwd: 'serverpassword22chars+' };
@@ -72,6 +72,44 @@ describe('never throws on network input', () => {
       m.handleInput(bytes, peer, 0, server);
       while (m.pollTransmit());
     }
+  });
+});
+
+describe('IceTransport: any datagram from any address', () => {
+  test.prop([
+    fc.array(
+      fc.tuple(
+        fc.uint8Array({ minLength: 0, maxLength: 120 }),
+        fc.constantFrom(peer, v4('203.0.113.9', 4000)),
+        fc.boolean(),
+      ),
+      { maxLength: 30 },
+    ),
+  ])('never throws; data only from the peer, and every datagram counted once', (inputs) => {
+    const t = new IceTransport(new IceAgent({ credentials: creds }), { maxQueuedData: 4 });
+    t.agent.addLocalCandidate(server);
+    // The browser nominates first, so `peer` is the selected remote.
+    t.handleInput(valid, peer, 0, server);
+    let now = 0;
+    let data = 0;
+    let dropped = 0;
+    for (const [bytes, from, send] of inputs) {
+      now += 100;
+      const verdict = t.handleInput(bytes, from, now, server);
+      if (verdict === 'data') {
+        data++;
+        expect(from).toBe(peer);
+      }
+      if (verdict === 'data-dropped') dropped++;
+      if (send) t.send(bytes);
+      while (t.pollTransmit());
+      t.handleTimeout(now);
+    }
+    expect(t.stats.dataIn).toBe(data);
+    expect(t.stats.dataUnexpected + t.stats.dataOverflow).toBe(dropped);
+    let events = 0;
+    for (let e = t.pollEvent(); e; e = t.pollEvent()) if (e.type === 'data') events++;
+    expect(events).toBe(data);
   });
 });
 
