@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real third-party peers the interop tests talk to: coturn (a STUN/TURN server),
 # Chromium (a browser ICE agent), libnice (GNOME's ICE library, driven from Debian's Python
-# through GObject introspection) and nftables (real Linux NATs between network namespaces).
+# through GObject introspection), nftables (real Linux NATs between network namespaces) and
+# Vovida's stund/stun (classic RFC 3489 STUN server and client).
 # Debian packages; needs root (CI is root).
 set -u
 need=()
@@ -11,8 +12,10 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 /usr/bin/python3 -c 'import gi; gi.require_version("Nice", "0.1")' >/dev/null 2>&1 ||
   need+=(python3-gi gir1.2-nice-0.1)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v stund >/dev/null 2>&1 || need+=(stun-server)
+command -v stun >/dev/null 2>&1 || need+=(stun-client)
 [ ${#need[@]} -eq 0 ] && {
-  echo "setup-peers: coturn, chromium, iproute2, libnice (python3-gi) and nftables are present"
+  echo "setup-peers: coturn, chromium, iproute2, libnice (python3-gi), nftables and Vovida stun are present"
   exit 0
 }
 if [ "$(id -u)" != 0 ]; then
@@ -30,6 +33,7 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${n
   exit 1
 fi
 rm -f "$log"
-# Debian starts coturn as a service on install; tests start their own on free ports.
+# Debian starts coturn (and stund) as services on install; tests start their own on free ports.
 systemctl stop coturn >/dev/null 2>&1 || service coturn stop >/dev/null 2>&1 || true
+systemctl stop stun-server >/dev/null 2>&1 || service stun-server stop >/dev/null 2>&1 || true
 echo "setup-peers: done"
