@@ -114,7 +114,9 @@ export class IceRouter implements Machine<RouterEvent> {
 
   handleInput(payload: Uint8Array, from: SocketAddress, now: number, to?: SocketAddress): RouterVerdict {
     this.#now = now;
-    if (payload.length < 20 || payload[0]! > 3) return 'not-stun';
+    // RFC 7983: 0–3 is STUN's range, so a short datagram there is malformed STUN (as in IceAgent).
+    if (payload.length === 0 || payload[0]! > 3) return 'not-stun';
+    if (payload.length < 20) return 'malformed';
     const r = decode(payload);
     if (!r.ok) return 'malformed';
     const msg = r.message;

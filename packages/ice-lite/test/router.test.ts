@@ -55,6 +55,8 @@ describe('IceRouter', () => {
     ).toBe('unknown-ufrag');
     expect(router.handleInput(check({ pwd: 'whateverpassword22chars' }), server, 0)).toBe('unknown-ufrag');
     expect(router.handleInput(new Uint8Array([0x17, 0xfe, 0xfd]), server, 0)).toBe('not-stun');
+    // RFC 7983's STUN range (first byte 0–3), shorter than a header: malformed STUN, not data.
+    expect(router.handleInput(new Uint8Array([0x00, 0x01, 0x00]), server, 0)).toBe('malformed');
     expect(router.pollTransmit()).toBeUndefined();
     expect(router.stats.unknownUfrag).toBe(2);
   });
