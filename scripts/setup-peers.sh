@@ -12,8 +12,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 /usr/bin/python3 -c 'import gi; gi.require_version("Nice", "0.1")' >/dev/null 2>&1 ||
   need+=(python3-gi gir1.2-nice-0.1)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
-command -v stund >/dev/null 2>&1 || need+=(stun-server)
-command -v stun >/dev/null 2>&1 || need+=(stun-client)
+[ -x /usr/sbin/stund ] || need+=(stun-server)
+# Not `command -v stun`: under pnpm, node_modules/.bin/stun (the npm package's tool) comes first.
+[ -x /usr/bin/stun ] || need+=(stun-client)
 [ ${#need[@]} -eq 0 ] && {
   echo "setup-peers: coturn, chromium, iproute2, libnice (python3-gi), nftables and Vovida stun are present"
   exit 0
