@@ -79,7 +79,8 @@ export interface IceAgentOptions {
   /**
    * Full mode: the PAC timer (RFC 8863). A checklist with no pair left to check — none formed
    * (every remote candidate unusable: an mDNS name, another address family) or all Failed — is
-   * not concluded `failed` until this long after the agent has the peer's credentials, because
+   * not concluded `failed` until this long after the agent has the peer's credentials (counted
+   * from the first `handleTimeout` after `setRemoteCredentials`, which takes no `now`), because
    * the peer's checks can still bring peer-reflexive pairs (RFC 8445 §7.3.1.4). Default 39.5 s,
    * the Binding transaction timeout, as RFC 8863 §4 advises.
    */
