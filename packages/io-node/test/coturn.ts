@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SocketAddress } from '@natkit/sans-io';
-import { StunClient } from '@natkit/stun-agent';
-import { bindUdp } from '../src/index.ts';
+import { waitUntilAnswering } from './processes.ts';
 
 export interface Coturn {
   address: SocketAddress;
@@ -93,24 +92,10 @@ export async function startCoturn(extra: readonly string[] = []): Promise<Coturn
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntilAnswering(address, exited);
+    await waitUntilAnswering(address, exited, 'turnserver');
   } catch (error) {
     await stop();
     throw new Error(`coturn did not come up: ${(error as Error).message}\n${output}`);
   }
   return { address, log: () => output, stop };
-}
-
-/** Polls with Binding requests; any answer (a success or a 401) means coturn is listening. */
-async function waitUntilAnswering(server: SocketAddress, exited: Promise<void>): Promise<void> {
-  const driver = await bindUdp(new StunClient({ rto: 100, rc: 8, rm: 16 }), { address: '127.0.0.1' });
-  try {
-    const answered = driver.waitFor((e) => e.type === 'machine');
-    driver.update((c) => c.request(server, driver.now()));
-    const outcome = await Promise.race([answered, exited.then(() => 'exited' as const)]);
-    if (outcome === 'exited') throw new Error('turnserver exited');
-    if (outcome.type === 'machine' && outcome.event.type === 'failure') throw new Error(outcome.event.detail);
-  } finally {
-    await driver.close();
-  }
 }

@@ -1,6 +1,10 @@
-// Child processes that speak one JSON object per stdout line (the interop fixtures).
+// Child processes that speak one JSON object per stdout line (the interop fixtures), and
+// waiting for a third-party STUN server process to answer.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { SocketAddress } from '@natkit/sans-io';
+import { StunClient } from '@natkit/stun-agent';
+import { bindUdp } from '../src/index.ts';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DENO = `${ROOT}node_modules/.bin/deno`;
@@ -71,4 +75,26 @@ export function spawnJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = 
       return code;
     },
   };
+}
+
+/**
+ * Polls `server` with Binding requests until it answers (a success or an error response both
+ * mean it is listening); rejects when `exited` settles first (the process `name` died) or the
+ * transaction fails.
+ */
+export async function waitUntilAnswering(
+  server: SocketAddress,
+  exited: Promise<void>,
+  name: string,
+): Promise<void> {
+  const driver = await bindUdp(new StunClient({ rto: 100, rc: 8, rm: 16 }), { address: '127.0.0.1' });
+  try {
+    const answered = driver.waitFor((e) => e.type === 'machine');
+    driver.update((c) => c.request(server, driver.now()));
+    const outcome = await Promise.race([answered, exited.then(() => 'exited' as const)]);
+    if (outcome === 'exited') throw new Error(`${name} exited`);
+    if (outcome.type === 'machine' && outcome.event.type === 'failure') throw new Error(outcome.event.detail);
+  } finally {
+    await driver.close();
+  }
 }

@@ -5,8 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { accessSync, constants } from 'node:fs';
 import type { SocketAddress } from '@natkit/sans-io';
-import { StunClient } from '@natkit/stun-agent';
-import { bindUdp } from '../src/index.ts';
+import { waitUntilAnswering } from './processes.ts';
 
 /**
  * Debian's paths, spelled out: under pnpm/vitest `node_modules/.bin` comes first in PATH, and
@@ -113,7 +112,7 @@ export async function startStund(): Promise<Stund> {
     };
     const address: SocketAddress = { address: '127.0.0.1', port, family: 'IPv4' };
     try {
-      await waitUntilAnswering(address, exited);
+      await waitUntilAnswering(address, exited, 'stund');
       return {
         address,
         alternate: { address: '127.0.0.2', port: port + 1, family: 'IPv4' },
@@ -126,19 +125,6 @@ export async function startStund(): Promise<Stund> {
     }
   }
   throw lastError;
-}
-
-async function waitUntilAnswering(server: SocketAddress, exited: Promise<void>): Promise<void> {
-  const driver = await bindUdp(new StunClient({ rto: 100, rc: 8, rm: 16 }), { address: '127.0.0.1' });
-  try {
-    const answered = driver.waitFor((e) => e.type === 'machine');
-    driver.update((c) => c.request(server, driver.now()));
-    const outcome = await Promise.race([answered, exited.then(() => 'exited' as const)]);
-    if (outcome === 'exited') throw new Error('stund exited');
-    if (outcome.type === 'machine' && outcome.event.type === 'failure') throw new Error(outcome.event.detail);
-  } finally {
-    await driver.close();
-  }
 }
 
 export interface StunRun {
