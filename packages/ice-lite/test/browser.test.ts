@@ -38,6 +38,9 @@ describe('real browser: headless Chromium against our lite and full agents over 
         expect(outcome.errorsSent, mode).toBe(0);
         // Chromium agrees a pair was nominated: its own nomination, or (controlling) ours.
         expect(outcome.browserNominated, mode).toBe(true);
+        // Chromium's DTLS handshake reached the application through IceTransport (RFC 7983).
+        expect(outcome.dataIn.dtls, mode).toBeGreaterThan(0);
+        expect(outcome.dataIn.other, mode).toBe(0);
       }
       // The lite agent never sends a request; the full one checks Chromium too (RFC 8445 §7.2).
       expect(result.lite.checksSent).toBe(0);

@@ -21,6 +21,7 @@ import {
   formatIceLines,
   type IceAgent,
   type IceEvent,
+  IceTransport,
   parseIceDescription,
 } from '../../src/index.ts';
 
@@ -36,6 +37,11 @@ export interface Outcome {
   agentState?: string;
   /** The types of the agent's remote candidates at the end (signalled, then peer-reflexive). */
   remoteTypes: string[];
+  /**
+   * Application datagrams `IceTransport` handed on, by RFC 7983 class of their first byte:
+   * Chromium starts DTLS (its ClientHello, content type 22) on the pair once ICE connects.
+   */
+  dataIn: { dtls: number; other: number };
   /** Chromium's stats show a succeeded candidate pair that is nominated (RFC 8445 §8). */
   browserNominated?: boolean;
   /** What happened when, for diagnosing a failure. */
@@ -82,7 +88,7 @@ function dataChannelSdp(agent: IceAgent, mid: string, setup: 'passive' | 'actpas
 }
 
 type Page = Awaited<ReturnType<Browser['newPage']>>;
-type Driver = Awaited<ReturnType<typeof bindUdp<IceAgent>>>;
+type Driver = Awaited<ReturnType<typeof bindUdp<IceTransport>>>;
 
 /** Waits in the page until Chromium's ICE connects (true) or fails or 30 s pass (false). */
 const waitConnected = async (): Promise<boolean> => {
@@ -123,7 +129,7 @@ function takeRemote(driver: Driver, sdp: string): void {
   if (remote.ufrag === undefined || remote.pwd === undefined) {
     throw new Error('description without ICE credentials');
   }
-  driver.update((a) => {
+  driver.update(({ agent: a }) => {
     a.setRemoteCredentials({ ufrag: remote.ufrag!, pwd: remote.pwd! });
     for (const c of remote.candidates) a.addRemoteCandidate(c);
     a.endOfRemoteCandidates();
@@ -205,13 +211,20 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
   const timeline: string[] = [];
   const mark = (what: string) => timeline.push(`${Math.round(performance.now() - t0)}ms ${what}`);
   const dualStack = mode === 'lite';
-  const driver = await bindUdp(agent, {
+  const dataIn = { dtls: 0, other: 0 };
+  // The agent inside IceTransport, as an application runs it: Chromium's DTLS comes out as data.
+  const driver = await bindUdp(new IceTransport(agent), {
     address: dualStack ? '::' : '127.0.0.1',
     onEvent: (e) => {
-      if (e.type === 'machine') {
-        agentEvents.push(describe(e.event as IceEvent));
-        mark(describe(e.event as IceEvent));
+      if (e.type !== 'machine') return;
+      if (e.event.type === 'data') {
+        const first = e.event.payload[0]!;
+        if (first >= 20 && first <= 63) dataIn.dtls++;
+        else dataIn.other++;
+        return;
       }
+      agentEvents.push(describe(e.event));
+      mark(describe(e.event));
     },
   });
   const page = await browser.newPage();
@@ -231,10 +244,11 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
     // Chromium reports connected on its first successful check; the nominating check
     // (USE-CANDIDATE, Chromium's or ours) may complete a moment later (seconds on a loaded
     // machine). Up to 20 s for our agent to select, and for Chromium to see the pair nominated.
+    // Its DTLS ClientHello follows ICE at once (and is retransmitted).
     let browserNominated = false;
     for (let i = 0; i < 400 && reached; i++) {
       browserNominated = await page.evaluate(nominatedInChromium);
-      if (browserNominated && agent.selectedPair !== undefined) break;
+      if (browserNominated && agent.selectedPair !== undefined && dataIn.dtls > 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     mark(`browser connected=${reached}, answered ${agent.stats.checksAnswered}`);
@@ -261,6 +275,7 @@ async function scenario(browser: Browser, mode: Mode): Promise<Outcome> {
           }
         : {}),
       remoteTypes: agent.remoteCandidates.map((c) => c.type),
+      dataIn,
       checksAnswered,
       checksSent,
       errorsSent,
