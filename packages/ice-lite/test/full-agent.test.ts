@@ -250,6 +250,35 @@ describe('full agent in netsim (virtual time)', () => {
     expect(w.b.agent.state).toBe(outcome === 'completed' ? 'completed' : 'failed');
   });
 
+  it("re-selecting the same 5-tuple after a restart reports the new session's candidates", () => {
+    // First session: B is never told A's candidate and learns it peer-reflexively.
+    const w = world({ a: { stunServers: [] }, b: { stunServers: [] } });
+    const ca = w.a.ep.act((m) => m.addLocalCandidate(w.a.ep.local));
+    const cb = w.b.ep.act((m) => m.addLocalCandidate(w.b.ep.local));
+    w.a.ep.act((m) => {
+      m.setRemoteCredentials(w.b.agent.localCredentials);
+      m.addRemoteCandidate(cb);
+    });
+    w.b.ep.act((m) => m.setRemoteCredentials(w.a.agent.localCredentials));
+    w.sim.runFor(2000);
+    expect(w.b.agent.selectedPair?.remote.type).toBe('prflx');
+    // After a restart both candidates are signalled; the same 5-tuple is nominated again.
+    const na = w.a.ep.act((m) => m.restart());
+    const nb = w.b.ep.act((m) => m.restart());
+    w.a.ep.act((m) => {
+      m.setRemoteCredentials(nb);
+      m.addRemoteCandidate(cb);
+    });
+    w.b.ep.act((m) => {
+      m.setRemoteCredentials(na);
+      m.addRemoteCandidate(ca);
+    });
+    w.sim.runFor(5000);
+    expect(w.b.agent.state).toBe('completed');
+    expect(w.b.agent.remoteCandidates).toEqual([ca]);
+    expect(w.b.agent.selectedPair?.remote).toBe(w.b.agent.remoteCandidates[0]);
+  });
+
   it('fails (not stuck) when the peer never answers', () => {
     const w = world({});
     w.b.ep.remove();

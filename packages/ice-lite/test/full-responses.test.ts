@@ -90,9 +90,8 @@ function tick(a: IceAgent): number {
   return t;
 }
 
-/** A controlling agent whose only pair is nominated and selected (state `completed`); returns it and the time. */
-function completed(opts: IceAgentOptions = {}): { a: IceAgent; t: number } {
-  const a = agent({ nominationDelay: 0, ...opts });
+/** Runs a controlling agent's checks, R answering each with success, until it has nominated; returns the time. */
+function nominate(a: IceAgent): number {
   let t = 0;
   for (let i = 0; i < 20 && a.state !== 'completed'; i++) {
     t = Math.max(t, a.pollTimeout() ?? t);
@@ -103,6 +102,13 @@ function completed(opts: IceAgentOptions = {}): { a: IceAgent; t: number } {
     }
   }
   expect(a.state).toBe('completed');
+  return t;
+}
+
+/** A controlling agent whose only pair is nominated and selected (state `completed`); returns it and the time. */
+function completed(opts: IceAgentOptions = {}): { a: IceAgent; t: number } {
+  const a = agent({ nominationDelay: 0, ...opts });
+  const t = nominate(a);
   events(a);
   return { a, t };
 }
@@ -472,16 +478,7 @@ describe('candidates that arrive around the nomination', () => {
     a.addLocalCandidate(L);
     a.setRemoteCredentials(remoteCreds);
     a.addRemoteCandidate(remoteHost(R));
-    let t = 0;
-    for (let i = 0; i < 20 && a.state !== 'completed'; i++) {
-      t = Math.max(t, a.pollTimeout() ?? t);
-      a.handleTimeout(t);
-      for (const { m } of drain(a)) {
-        t += 5;
-        a.handleInput(success(m), R, t, L);
-      }
-    }
-    expect(a.state).toBe('completed');
+    nominate(a);
     expect(a.addRemoteCandidate(remoteHost(v4('10.0.0.20', 6000), 1))).toBe(true);
     a.addLocalCandidate(v4('10.0.0.30', 5000));
     expect(a.pairs.map((p) => p.state)).toEqual(['succeeded']);
