@@ -1,12 +1,12 @@
 // Starts a real coturn (`turnserver`) on 127.0.0.1 for interop tests, in a temp dir, and
 // guarantees it is stopped: by `stop()` (call it from afterAll), and by a kill on process exit.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SocketAddress } from '@natkit/sans-io';
-import { waitUntilAnswering } from './processes.ts';
+import { spawnDaemon, waitUntilAnswering } from './processes.ts';
 
 export interface Coturn {
   address: SocketAddress;
@@ -32,11 +32,6 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /** Starts coturn with the toolchain's loopback-only flags plus `extra`, and waits until it answers STUN. */
 export async function startCoturn(extra: readonly string[] = []): Promise<Coturn> {
   if (!hasTurnserver()) throw new Error(MISSING_COTURN);
@@ -44,14 +39,9 @@ export async function startCoturn(extra: readonly string[] = []): Promise<Coturn
   const port = await freeUdpPort();
   // Relay ports in a range derived from the listening port, so parallel servers rarely collide.
   const minPort = 49_152 + ((port * 7) % 12_000);
-  // setpriv --pdeathsig: the kernel kills coturn if the process that started it dies without
-  // running exit handlers (a test worker that is killed), so no server outlives the tests.
-  const child = spawn(
-    'setpriv',
+  const daemon = spawnDaemon(
+    'turnserver',
     [
-      '--pdeathsig',
-      'KILL',
-      'turnserver',
       '-n',
       '--no-cli',
       '--no-tls',
@@ -70,32 +60,18 @@ export async function startCoturn(extra: readonly string[] = []): Promise<Coturn
       '--simple-log',
       ...extra,
     ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    dir,
   );
-  running.add(child);
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address: SocketAddress = { address: '127.0.0.1', port, family: 'IPv4' };
   const stop = async (): Promise<void> => {
-    if (running.delete(child)) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntilAnswering(address, exited, 'turnserver');
+    await waitUntilAnswering(address, daemon.exited, 'turnserver');
   } catch (error) {
     await stop();
-    throw new Error(`coturn did not come up: ${(error as Error).message}\n${output}`);
+    throw new Error(`coturn did not come up: ${(error as Error).message}\n${daemon.output()}`);
   }
-  return { address, log: () => output, stop };
+  return { address, log: daemon.output, stop };
 }

@@ -77,6 +77,46 @@ export function spawnJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = 
   };
 }
 
+/** A third-party server process (coturn, stund) started by {@link spawnDaemon}. */
+export interface Daemon {
+  readonly exited: Promise<void>;
+  /** Its stdout and stderr so far, for failure messages. */
+  output(): string;
+  /** SIGTERM, SIGKILL after 2 s; resolves once it has exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `cmd args` under `setpriv --pdeathsig KILL`, so the kernel kills it if the test worker
+ * dies without running exit handlers, and kills it on this process's exit otherwise.
+ */
+export function spawnDaemon(cmd: string, args: readonly string[], cwd?: string): Daemon {
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', cmd, ...args], {
+    cwd: cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    exited,
+    output: () => output,
+    async stop() {
+      if (!children.delete(child)) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /**
  * Polls `server` with Binding requests until it answers (a success or an error response both
  * mean it is listening); rejects when `exited` settles first (the process `name` died) or the

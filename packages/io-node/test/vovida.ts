@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { accessSync, constants } from 'node:fs';
 import type { SocketAddress } from '@natkit/sans-io';
-import { waitUntilAnswering } from './processes.ts';
+import { spawnDaemon, waitUntilAnswering } from './processes.ts';
 
 /**
  * Debian's paths, spelled out: under pnpm/vitest `node_modules/.bin` comes first in PATH, and
@@ -90,38 +90,19 @@ export async function startStund(): Promise<Stund> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePortPair(['127.0.0.1', '127.0.0.2']);
     const args = ['-h', '127.0.0.1', '-a', '127.0.0.2', '-p', String(port), '-o', String(port + 1), '-v'];
-    // setpriv --pdeathsig: the kernel kills stund if the test worker dies without exit handlers.
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', STUND, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running.add(child);
-    let output = '';
-    child.stdout?.on('data', (d) => {
-      output += d;
-    });
-    child.stderr?.on('data', (d) => {
-      output += d;
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const stop = async (): Promise<void> => {
-      if (!running.delete(child)) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(timer);
-    };
+    const daemon = spawnDaemon(STUND, args);
     const address: SocketAddress = { address: '127.0.0.1', port, family: 'IPv4' };
     try {
-      await waitUntilAnswering(address, exited, 'stund');
+      await waitUntilAnswering(address, daemon.exited, 'stund');
       return {
         address,
         alternate: { address: '127.0.0.2', port: port + 1, family: 'IPv4' },
-        log: () => output,
-        stop,
+        log: daemon.output,
+        stop: daemon.stop,
       };
     } catch (error) {
-      await stop();
-      lastError = new Error(`stund did not come up: ${(error as Error).message}\n${output}`);
+      await daemon.stop();
+      lastError = new Error(`stund did not come up: ${(error as Error).message}\n${daemon.output()}`);
     }
   }
   throw lastError;
